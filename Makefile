@@ -1,0 +1,32 @@
+# The two commands of the README: `make demo` and `make test`. Each sets itself up.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN     = $(VENV)/bin
+STAMP   = $(VENV)/.installed-stamp
+DEMO_PORT ?= 5000
+
+.PHONY: demo test lint catalogs clean
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is needed: make PYTHON=python3.11")'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	@touch $(STAMP)
+
+demo: $(STAMP)  ## Run the demo portal on http://127.0.0.1:5000 (SQLite + built-in mail viewer)
+	$(BIN)/python -m examples.portal --port $(DEMO_PORT)
+
+test: $(STAMP)  ## Run the whole test suite (SQLite; PostgreSQL too with INDUSTRY_AUTH_TEST_DATABASE_URL)
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+
+catalogs: $(STAMP)  ## Re-extract and compile the translation catalogs
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k _ -k lazy_gettext -o flask_industry_auth/translations/industry_auth.pot .
+	$(BIN)/pybabel update -D industry_auth -i flask_industry_auth/translations/industry_auth.pot -d flask_industry_auth/translations
+	$(BIN)/pybabel compile -D industry_auth -d flask_industry_auth/translations
+
+clean:
+	rm -rf $(VENV) build dist .pytest_cache

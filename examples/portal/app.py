@@ -1,0 +1,81 @@
+"""The demo host portal: a landing page, the mounted blueprint, filing pages, a mail viewer."""
+
+from __future__ import annotations
+
+import re
+import secrets
+from pathlib import Path
+
+from flask import Flask, abort, render_template
+from flask_sqlalchemy import SQLAlchemy
+from markupsafe import Markup, escape
+
+from flask_industry_auth import (
+    IndustryAuth,
+    account_required,
+    current_account,
+    electronic_filing_required,
+)
+from flask_industry_auth.migrate import upgrade
+
+db = SQLAlchemy()
+auth = IndustryAuth(db=db)
+
+_URL = re.compile(r"https?://[^\s<>\"]+")
+
+
+def create_app(*, port: int = 5000, smtp_port: int = 8025, mail_sink=None,
+               database_url: str | None = None, **overrides) -> Flask:
+    """Build the demo app. ``mail_sink`` (a ``MailSink``) feeds the /mails viewer."""
+    app = Flask(__name__, instance_path=str(Path.cwd() / "instance"))
+    Path(app.instance_path).mkdir(exist_ok=True)
+    app.config.update(
+        SECRET_KEY=secrets.token_hex(32),
+        SQLALCHEMY_DATABASE_URI=database_url
+        or f"sqlite:///{Path(app.instance_path) / 'demo.sqlite'}",
+        MAIL_SERVER="127.0.0.1",
+        MAIL_PORT=smtp_port,
+        MAIL_DEFAULT_SENDER="no-reply@portal.example.gov.tw",
+        INDUSTRY_AUTH_EXTERNAL_URL=f"http://127.0.0.1:{port}",
+        INDUSTRY_AUTH_BASE_TEMPLATE="portal/base.html",
+    )
+    app.config.update(overrides)
+    db.init_app(app)
+    auth.init_app(app)
+    with app.app_context():
+        upgrade()  # the package's Alembic revisions create its tables
+
+    @app.route("/")
+    def home():
+        return render_template("portal/home.html", account=current_account())
+
+    @app.route("/filing/paper")
+    @account_required
+    def paper_filing():
+        return render_template("portal/filing.html", kind="paper")
+
+    @app.route("/filing/electronic")
+    @electronic_filing_required
+    def electronic_filing():
+        return render_template("portal/filing.html", kind="electronic")
+
+    @app.route("/mails")
+    def mails():
+        received = list(reversed(mail_sink.mails)) if mail_sink else []
+        return render_template("portal/mails.html", mails=received, total=len(received))
+
+    @app.route("/mails/<int:number>")
+    def mail(number: int):
+        if mail_sink is None or not 0 <= number < len(mail_sink.mails):
+            abort(404)
+        return render_template("portal/mail.html", mail=mail_sink.mails[number],
+                               number=number, body=_linkify(mail_sink.mails[number].text))
+
+    return app
+
+
+def _linkify(text: str) -> Markup:
+    escaped = str(escape(text))
+    # Safe: the text was escaped first, and the URL pattern excludes quotes and brackets.
+    linked = _URL.sub(lambda m: f'<a href="{m.group(0)}">{m.group(0)}</a>', escaped)
+    return Markup(linked)  # noqa: S704

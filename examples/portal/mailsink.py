@@ -1,0 +1,70 @@
+"""An SMTP server on 127.0.0.1 that keeps what it receives, for the demo's mail viewer."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import socket
+import threading
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from aiosmtpd.controller import Controller
+
+
+@dataclass
+class ReceivedMail:
+    """One mail as the sink received it."""
+
+    recipients: list[str]
+    subject: str
+    text: str
+    html: str
+    received_at: datetime = field(default_factory=datetime.now)
+
+
+class _Handler:
+    def __init__(self, sink: MailSink) -> None:
+        self.sink = sink
+
+    async def handle_DATA(self, server, session, envelope):
+        if self.sink.refuse_with:
+            return self.sink.refuse_with
+        message = email.message_from_bytes(envelope.content, policy=email.policy.default)
+        text = message.get_body(preferencelist=("plain",))
+        html = message.get_body(preferencelist=("html",))
+        self.sink.add(ReceivedMail(
+            recipients=list(envelope.rcpt_tos),
+            subject=str(message["subject"]),
+            text=text.get_content() if text else "",
+            html=html.get_content() if html else "",
+        ))
+        return "250 OK"
+
+
+class MailSink:
+    """Start with :meth:`start`; ``mails`` lists what arrived, oldest first."""
+
+    def __init__(self, port: int | None = None) -> None:
+        self.port = port or _free_port()
+        self.mails: list[ReceivedMail] = []
+        #: An SMTP reply such as "451 try again later" to refuse every mail with (tests).
+        self.refuse_with: str | None = None
+        self._lock = threading.Lock()
+        self._controller = Controller(_Handler(self), hostname="127.0.0.1", port=self.port)
+
+    def add(self, mail: ReceivedMail) -> None:
+        with self._lock:
+            self.mails.append(mail)
+
+    def start(self) -> None:
+        self._controller.start()
+
+    def stop(self) -> None:
+        self._controller.stop()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]

@@ -1,0 +1,89 @@
+"""``flask industry-auth …``: the operator's commands."""
+
+from __future__ import annotations
+
+import click
+from flask.cli import AppGroup
+
+from .extension import get_state
+from .lifecycle import IllegalTransition
+from .validators import normalize_business_id
+
+cli = AppGroup("industry-auth", help="Applicant accounts of flask_industry_auth.")
+
+
+def _account_or_exit(business_id: str, account_id: str):
+    from .flows import find_account
+
+    account = find_account(account_id)
+    if account is None or account.business_id != normalize_business_id(business_id):
+        raise click.ClickException(f"no account {account_id!r} for business {business_id!r}")
+    return account
+
+
+@cli.command("show")
+@click.argument("business_id")
+@click.argument("account_id")
+def show(business_id: str, account_id: str) -> None:
+    """Print an account's state, type and failed-login count."""
+    account = _account_or_exit(business_id, account_id)
+    rows = [
+        ("account_id", account.account_id), ("business_id", account.business_id),
+        ("business_name", account.business_name), ("state", account.state),
+        ("type", account.account_type), ("failed_logins", account.failed_logins),
+        ("locked_until", account.locked_until or "-"), ("email", account.email),
+        ("created_at", account.created_at), ("last_login_at", account.last_login_at or "-"),
+    ]
+    for key, value in rows:
+        click.echo(f"{key:14} {value}")
+
+
+@cli.command("unlock")
+@click.argument("business_id")
+@click.argument("account_id")
+def unlock(business_id: str, account_id: str) -> None:
+    """Unlock a locked account now."""
+    from .flows.authentication import unlock as unlock_flow
+
+    account = _account_or_exit(business_id, account_id)
+    try:
+        unlock_flow(account, actor="cli")
+    except IllegalTransition as exc:
+        get_state().db.session.rollback()
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"{account.account_id}: {account.state}")
+
+
+@cli.command("states")
+def states() -> None:
+    """Print the account lifecycle (host additions included) as a Mermaid diagram."""
+    click.echo(get_state().lifecycle.to_mermaid(), nl=False)
+
+
+@cli.command("deliver-mail")
+@click.option("--now", "include_deferred", is_flag=True,
+              help="Also retry mail that is waiting out a back-off.")
+def deliver_mail(include_deferred: bool) -> None:
+    """Send the mail waiting in the outbox."""
+    from .mail import deliver_due
+
+    total = {"sent": 0, "retry": 0, "failed": 0}
+    while True:
+        counts = deliver_due(include_deferred=include_deferred)
+        for key, value in counts.items():
+            total[key] += value
+        if sum(counts.values()) == 0 or counts["sent"] == 0:
+            break
+    click.echo(f"sent {total['sent']}, deferred {total['retry']}, failed {total['failed']}")
+    if total["retry"] or total["failed"]:
+        raise SystemExit(1)
+
+
+@cli.command("migrate")
+@click.option("--revision", default="heads", show_default=True)
+def migrate(revision: str) -> None:
+    """Create or upgrade the package's tables (Alembic, branch ``industry_auth``)."""
+    from .migrate import upgrade
+
+    upgrade(revision)
+    click.echo(f"industry_auth tables at {revision}")

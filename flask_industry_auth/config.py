@@ -1,0 +1,56 @@
+"""Every ``INDUSTRY_AUTH_*`` setting with its default.
+
+``init_app`` copies these into ``app.config`` with ``setdefault``, so a host sets only what it
+wants to change. Deployment values live here; code-level choices (the adapter, the lifecycle)
+are constructor arguments of :class:`~flask_industry_auth.IndustryAuth`.
+"""
+
+from __future__ import annotations
+
+DEFAULTS: dict[str, object] = {
+    #: Where the blueprint is mounted.
+    "INDUSTRY_AUTH_URL_PREFIX": "/account",
+    #: The host layout every page ends up extending. It must define a ``content`` block
+    #: (and may define ``title``); the default is a small standalone layout.
+    "INDUSTRY_AUTH_BASE_TEMPLATE": "industry_auth/base.html",
+    #: Consecutive failed logins that lock an account (資通系統防護基準: 5).
+    "INDUSTRY_AUTH_MAX_FAILED_LOGINS": 5,
+    #: How long a lock lasts, in seconds (資通系統防護基準: at least 15 minutes).
+    "INDUSTRY_AUTH_LOCKOUT_SECONDS": 900,
+    #: How long an activation link stays valid, in seconds (72 h).
+    "INDUSTRY_AUTH_ACTIVATION_SECONDS": 259200,
+    #: How long an emailed temporary password stays valid, in seconds (24 h).
+    "INDUSTRY_AUTH_TEMP_PASSWORD_SECONDS": 86400,
+    #: Minimum password length in Unicode code points (ASVS 6.2.1).
+    "INDUSTRY_AUTH_PASSWORD_MIN_LENGTH": 12,
+    #: Maximum password length; long passphrases are allowed, never truncated.
+    "INDUSTRY_AUTH_PASSWORD_MAX_LENGTH": 256,
+    #: How many previous passwords a new one may not repeat (資通系統防護基準: 3).
+    "INDUSTRY_AUTH_PASSWORD_HISTORY": 3,
+    #: argon2id cost parameters (argon2-cffi's defaults). Lower them only in tests.
+    "INDUSTRY_AUTH_ARGON2_TIME_COST": 3,
+    "INDUSTRY_AUTH_ARGON2_MEMORY_COST": 65536,
+    "INDUSTRY_AUTH_ARGON2_PARALLELISM": 4,
+    #: Scheme and host used for links in mail, e.g. ``https://portal.example.gov.tw``.
+    #: Links are never built from the request's Host header; when this is unset the app's
+    #: ``SERVER_NAME`` and ``PREFERRED_URL_SCHEME`` are used, and without those mail that
+    #: needs a link cannot be queued.
+    "INDUSTRY_AUTH_EXTERNAL_URL": None,
+    #: Sender of every mail; falls back to Flask-Mail's ``MAIL_DEFAULT_SENDER``.
+    "INDUSTRY_AUTH_MAIL_SENDER": None,
+    #: ``"thread"`` hands queued mail to SMTP in a background thread right after the commit;
+    #: ``"worker"`` leaves it to ``flask industry-auth deliver-mail``.
+    "INDUSTRY_AUTH_MAIL_DELIVERY": "thread",
+    #: Seconds to wait for the SMTP server before giving up on this attempt.
+    "INDUSTRY_AUTH_SMTP_TIMEOUT": 10,
+    #: Delivery attempts before a mail is marked failed and reported.
+    "INDUSTRY_AUTH_MAIL_MAX_ATTEMPTS": 8,
+    #: Seconds after which a mail claimed by a worker that died is claimed again.
+    "INDUSTRY_AUTH_MAIL_CLAIM_SECONDS": 300,
+    #: Locales the applicant may choose; the first is the default.
+    "INDUSTRY_AUTH_LOCALES": ["zh_Hant_TW", "en"],
+    #: Where to send an applicant after login when no safe ``next`` is given.
+    "INDUSTRY_AUTH_HOME_ENDPOINT": "industry_auth.index",
+}
+
+CONFIG_KEYS = tuple(DEFAULTS)

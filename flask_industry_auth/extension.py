@@ -1,0 +1,173 @@
+"""The Flask extension: ``IndustryAuth(app=None, *, db=...)`` and ``init_app``."""
+
+from __future__ import annotations
+
+import weakref
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+from flask import Flask, current_app
+from flask_babel import Babel
+from flask_login import LoginManager
+from flask_mail import Mail
+
+from .adapter import AccountAdapter
+from .config import DEFAULTS
+from .lifecycle import Lifecycle
+from .models import build_models
+from .passwords import Hasher
+
+EXTENSION_KEY = "industry_auth"
+#: Prefix of the package's Flask-Login ids; other ids go to the host's own user loader.
+LOGIN_ID_PREFIX = "ia:"
+
+
+@dataclass
+class IndustryAuthState:
+    """Per-app state, kept in ``app.extensions["industry_auth"]``."""
+
+    extension: IndustryAuth
+    db: Any
+    models: Any
+    adapter: AccountAdapter
+    lifecycle: Lifecycle
+    hasher: Hasher
+    mail_threads: weakref.WeakSet = field(default_factory=weakref.WeakSet)
+
+    @property
+    def account_model(self):
+        return self.models.Account
+
+
+def get_state(app: Flask | None = None) -> IndustryAuthState:
+    """The package's state for ``app`` (default: the current app)."""
+    app = app or current_app
+    try:
+        return app.extensions[EXTENSION_KEY]
+    except KeyError:
+        raise RuntimeError("IndustryAuth.init_app() has not been called for this app") from None
+
+
+class IndustryAuth:
+    """Applicant accounts for a Flask portal, mounted as the ``industry_auth`` blueprint.
+
+    :param app: the Flask app, or ``None`` to call :meth:`init_app` later (app factory).
+    :param db: the host's ``flask_sqlalchemy.SQLAlchemy``; the package's tables are mapped on
+        it, live in the host's database and commit in the host's session.
+    :param adapter: an :class:`~flask_industry_auth.adapter.AccountAdapter` for policy.
+    :param lifecycle: a callable returning a fresh :class:`Lifecycle` for each app (default
+        :meth:`Lifecycle.default`); or extend ``get_lifecycle(app)`` after ``init_app``.
+
+    Configuration keys (defaults in :mod:`flask_industry_auth.config`):
+    ``INDUSTRY_AUTH_URL_PREFIX``, ``INDUSTRY_AUTH_BASE_TEMPLATE``,
+    ``INDUSTRY_AUTH_MAX_FAILED_LOGINS``, ``INDUSTRY_AUTH_LOCKOUT_SECONDS``,
+    ``INDUSTRY_AUTH_ACTIVATION_SECONDS``, ``INDUSTRY_AUTH_TEMP_PASSWORD_SECONDS``,
+    ``INDUSTRY_AUTH_PASSWORD_MIN_LENGTH``, ``INDUSTRY_AUTH_PASSWORD_MAX_LENGTH``,
+    ``INDUSTRY_AUTH_PASSWORD_HISTORY``, ``INDUSTRY_AUTH_ARGON2_*``,
+    ``INDUSTRY_AUTH_EXTERNAL_URL``, ``INDUSTRY_AUTH_MAIL_SENDER``,
+    ``INDUSTRY_AUTH_MAIL_DELIVERY``, ``INDUSTRY_AUTH_SMTP_TIMEOUT``,
+    ``INDUSTRY_AUTH_MAIL_MAX_ATTEMPTS``, ``INDUSTRY_AUTH_MAIL_CLAIM_SECONDS``,
+    ``INDUSTRY_AUTH_LOCALES``, ``INDUSTRY_AUTH_HOME_ENDPOINT``.
+    """
+
+    def __init__(
+        self,
+        app: Flask | None = None,
+        *,
+        db: Any,
+        adapter: AccountAdapter | None = None,
+        lifecycle: Callable[[], Lifecycle] = Lifecycle.default,
+    ) -> None:
+        self.db = db
+        self.models = build_models(db)
+        #: The mapped account class.
+        self.account_model = self.models.Account
+        self.adapter = adapter or AccountAdapter()
+        self._lifecycle_factory = lifecycle
+        if app is not None:
+            self.init_app(app)
+
+    def init_app(self, app: Flask) -> None:
+        """Configure ``app``: config defaults, login, mail, translations, the blueprint and
+        the ``flask industry-auth`` commands. Raises if called twice for one app."""
+        if EXTENSION_KEY in app.extensions:
+            raise RuntimeError("IndustryAuth is already registered on this app")
+        if "sqlalchemy" not in app.extensions:
+            raise RuntimeError("call db.init_app(app) before IndustryAuth.init_app(app)")
+        for key, value in DEFAULTS.items():
+            app.config.setdefault(key, value)
+        app.config.setdefault("BABEL_DEFAULT_LOCALE", app.config["INDUSTRY_AUTH_LOCALES"][0])
+        _check_mail_links(app)
+
+        config = app.config
+        app.extensions[EXTENSION_KEY] = IndustryAuthState(
+            extension=self,
+            db=self.db,
+            models=self.models,
+            adapter=self.adapter,
+            lifecycle=self._lifecycle_factory(),
+            hasher=Hasher(
+                time_cost=config["INDUSTRY_AUTH_ARGON2_TIME_COST"],
+                memory_cost=config["INDUSTRY_AUTH_ARGON2_MEMORY_COST"],
+                parallelism=config["INDUSTRY_AUTH_ARGON2_PARALLELISM"],
+            ),
+        )
+        self._init_login(app)
+        if "mail" not in app.extensions:
+            Mail(app)
+        if "babel" not in app.extensions:
+            from .i18n import select_locale
+
+            Babel(app, locale_selector=select_locale)
+
+        from .cli import cli
+        from .views import blueprint
+
+        app.register_blueprint(blueprint, url_prefix=config["INDUSTRY_AUTH_URL_PREFIX"])
+        app.cli.add_command(cli)
+
+    def get_lifecycle(self, app: Flask | None = None) -> Lifecycle:
+        """The lifecycle of ``app`` (default: the current app), for hosts to extend."""
+        return get_state(app).lifecycle
+
+    def _init_login(self, app: Flask) -> None:
+        manager: LoginManager | None = getattr(app, "login_manager", None)
+        if manager is None:
+            manager = LoginManager(app)
+            manager.login_view = "industry_auth.login"
+            from .i18n import lazy_gettext
+
+            manager.login_message = lazy_gettext("Please log in to see this page.")
+        host_loader = manager._user_callback
+        models = self.models
+
+        def load_user(user_id: str):
+            # Ids look like "ia:<pk>:<uniquifier>"; a rotated uniquifier ends the session.
+            if not user_id.startswith(LOGIN_ID_PREFIX):
+                return host_loader(user_id) if host_loader else None
+            try:
+                _, pk, uniquifier = user_id.split(":", 2)
+                account = self.db.session.get(models.Account, int(pk))
+            except ValueError:
+                return None
+            if account is None or account.session_uniquifier != uniquifier:
+                return None
+            return account
+
+        manager.user_loader(load_user)
+
+
+def _check_mail_links(app: Flask) -> None:
+    # Links in mail come from configuration, never from the request's Host header.
+    url = app.config["INDUSTRY_AUTH_EXTERNAL_URL"]
+    if url:
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise RuntimeError(f"INDUSTRY_AUTH_EXTERNAL_URL must be an absolute URL: {url!r}")
+    elif not app.config.get("SERVER_NAME"):
+        raise RuntimeError(
+            "set INDUSTRY_AUTH_EXTERNAL_URL (e.g. 'https://portal.example.gov.tw') so that "
+            "links in mail never depend on the request's Host header"
+        )

@@ -1,0 +1,29 @@
+"""Business logic with no HTTP in it: each flow validates, changes, audits, commits, then
+mails. Views call these; so can the CLI and host code."""
+
+from __future__ import annotations
+
+import secrets
+import unicodedata
+
+from ..extension import get_state
+from ..models import utcnow
+
+
+def rotate_sessions(account) -> None:
+    """End every session of ``account`` (the Flask-Login id embeds this value)."""
+    account.session_uniquifier = secrets.token_hex(16)
+
+
+def find_account(account_id: str):
+    """The account with this 電子身分帳號 (case-insensitive, full-width tolerant), or None."""
+    # NFKC turns full-width letters and digits typed with an IME into ASCII.
+    key = unicodedata.normalize("NFKC", account_id or "").strip().upper()
+    if not key or len(key) > 32:
+        return None
+    state = get_state()
+    Account = state.models.Account
+    return state.db.session.scalar(state.db.select(Account).where(Account.account_id == key))
+
+
+__all__ = ["find_account", "rotate_sessions", "utcnow"]

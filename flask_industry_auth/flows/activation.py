@@ -1,0 +1,101 @@
+"""Activate an account from the mailed link (seed 一.2), or ask for a fresh link."""
+
+from __future__ import annotations
+
+from enum import Enum
+
+import sqlalchemy as sa
+from flask import current_app
+
+from .. import passwords
+from ..audit import record
+from ..extension import get_state
+from ..mail import commit_and_dispatch, queue_mail
+from . import utcnow
+from .links import activation_url
+from .registration import issue_activation_token
+
+
+class TokenStatus(Enum):
+    VALID = "valid"
+    EXPIRED = "expired"
+    INVALID = "invalid"  # unknown, or already used (a used token is erased)
+
+
+def check_token(token: str | None) -> TokenStatus:
+    """Whether ``token`` can activate an account now. Changes nothing."""
+    return _status(_by_token(token))
+
+
+def _status(account) -> TokenStatus:
+    if account is None:
+        return TokenStatus.INVALID
+    if account.activation_expires_at is None or account.activation_expires_at < utcnow():
+        return TokenStatus.EXPIRED
+    return TokenStatus.VALID
+
+
+def activate(token: str | None) -> TokenStatus:
+    """Activate the account of ``token`` (``requested`` → ``activated``), once.
+
+    The token is consumed with one conditional UPDATE, so two simultaneous clicks activate
+    once and the later one sees an invalid link.
+    """
+    account = _by_token(token)
+    status = _status(account)
+    if status is not TokenStatus.VALID:
+        return status
+    state = get_state()
+    Account = state.models.Account
+    consumed = state.db.session.execute(
+        sa.update(Account)
+        .where(Account.id == account.id,
+               Account.activation_token_hash == account.activation_token_hash)
+        .values(activation_token_hash=None, activation_expires_at=None)
+        .execution_options(synchronize_session=False)
+    )
+    if consumed.rowcount != 1:
+        state.db.session.rollback()
+        return TokenStatus.INVALID
+    state.db.session.refresh(account)
+    state.lifecycle.fire(account, "activate")
+    account.activated_at = utcnow()
+    commit_and_dispatch()
+    return TokenStatus.VALID
+
+
+def resend(business_id: str, email: str) -> None:
+    """Mail a fresh activation link and password to a not-yet-activated account that matches
+    ``business_id`` and ``email``. Answers the same (nothing) whether or not one matches."""
+    state = get_state()
+    Account = state.models.Account
+    account = state.db.session.scalar(
+        state.db.select(Account).where(Account.business_id == business_id,
+                                       Account.email_key == email.lower())
+    )
+    if account is None or account.state != state.lifecycle.initial:
+        state.hasher.hash(passwords.new_token())  # same work either way
+        record(account, event="resend_activation", outcome="ignored")
+        commit_and_dispatch()
+        return
+    # The first mail may be lost, and only the hash of its password is kept: issue a new one.
+    password = state.adapter.generate_temporary_password()
+    account.password_hash = state.hasher.hash(password)
+    account.must_change_password = True
+    token = issue_activation_token(account)
+    record(account, event="resend_activation", outcome="ok", from_state=account.state,
+           to_state=account.state)
+    queue_mail("activation", account, password=password, activation_url=activation_url(token),
+               expires_hours=current_app.config["INDUSTRY_AUTH_ACTIVATION_SECONDS"] // 3600)
+    commit_and_dispatch()
+
+
+def _by_token(token: str | None):
+    if not token or len(token) > 100:
+        return None
+    state = get_state()
+    Account = state.models.Account
+    return state.db.session.scalar(
+        state.db.select(Account).where(
+            Account.activation_token_hash == passwords.token_hash(token))
+    )

@@ -1,0 +1,152 @@
+"""Log in with 統一編號 + 電子身分帳號 + 密碼 (seed 二), lockout, and log out.
+
+Every failure looks the same to the applicant; the audit row says which it was. Unknown
+accounts cost one password verification like known ones (a dummy hash).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+import sqlalchemy as sa
+from flask import current_app
+from sqlalchemy.orm.attributes import set_committed_value
+
+from ..audit import record
+from ..extension import get_state
+from ..lifecycle import LOCKED, RESET
+from ..mail import commit_and_dispatch
+from ..passwords import password_length
+from ..validators import normalize_business_id
+from . import find_account, rotate_sessions, utcnow
+
+
+@dataclass(frozen=True)
+class LoginResult:
+    """The outcome of :func:`authenticate`. ``reason`` is for the audit trail and tests;
+    applicants see one generic warning (except ``not_activated`` after a correct password)."""
+
+    account: object | None
+    reason: str  # "ok", "unknown", "wrong_business_id", "wrong_password", "locked",
+    # "not_activated", "certificate_account", "not_allowed"
+
+    @property
+    def ok(self) -> bool:
+        return self.reason == "ok"
+
+
+def authenticate(business_id: str, account_id: str, password: str) -> LoginResult:
+    """Check the credentials and apply the lockout rules. Commits the outcome."""
+    state = get_state()
+    config = current_app.config
+    account = find_account(account_id)
+    result = _check(state, config, account, normalize_business_id(business_id), password)
+    if result.ok:
+        account.last_login_at = utcnow()
+    record(account, event="login", outcome=result.reason, account_id=account_id,
+           from_state=getattr(account, "state", None))
+    commit_and_dispatch()
+    return result
+
+
+def _check(state, config, account, business_id: str, password: str) -> LoginResult:
+    hasher, lifecycle = state.hasher, state.lifecycle
+    if password_length(password) > config["INDUSTRY_AUTH_PASSWORD_MAX_LENGTH"]:
+        hasher.dummy_verify()
+        return LoginResult(account, "wrong_password")
+    if account is None or account.business_id != business_id:
+        hasher.dummy_verify()
+        return LoginResult(account, "unknown" if account is None else "wrong_business_id")
+    if account.is_certificate_account:
+        hasher.dummy_verify()  # certificate accounts log in with their card, not a password
+        return LoginResult(account, "certificate_account")
+
+    now = utcnow()
+    if account.state == LOCKED and account.locked_until and account.locked_until <= now:
+        _unlock(account, lifecycle)
+    if account.state == LOCKED:
+        # Still locked: only an emailed temporary password gets in (and unlocks).
+        if _temporary_password_matches(account, password, now, hasher):
+            return _use_temporary_password(account, lifecycle)
+        return LoginResult(account, "locked")
+    if account.state != lifecycle.initial and not lifecycle.can_log_in(account.state):
+        hasher.dummy_verify()
+        return LoginResult(account, "not_allowed")
+
+    if hasher.verify(account.password_hash, password):
+        if account.state == lifecycle.initial:
+            return LoginResult(account, "not_activated")
+        if account.state == RESET:
+            # The owner remembered: the temporary password is withdrawn.
+            lifecycle.fire(account, "cancel_reset")
+            account.temp_password_hash = account.temp_password_expires_at = None
+        if hasher.needs_rehash(account.password_hash):
+            account.password_hash = hasher.hash(password)
+        account.failed_logins = 0
+        return LoginResult(account, "ok")
+    if _temporary_password_matches(account, password, now, hasher):
+        return _use_temporary_password(account, lifecycle)
+    return _count_failure(state, config, account, now)
+
+
+def _temporary_password_matches(account, password, now, hasher) -> bool:
+    if not account.temp_password_hash:
+        return False
+    if account.temp_password_expires_at is None or account.temp_password_expires_at < now:
+        return False
+    return hasher.verify(account.temp_password_hash, password)
+
+
+def _use_temporary_password(account, lifecycle) -> LoginResult:
+    """The temporary password works once, unlocks, and forces a password change."""
+    lifecycle.fire(account, "complete_reset")
+    account.temp_password_hash = account.temp_password_expires_at = None
+    account.must_change_password = True
+    account.failed_logins = 0
+    account.locked_until = None
+    rotate_sessions(account)
+    return LoginResult(account, "ok")
+
+
+def _unlock(account, lifecycle, actor: str | None = None) -> None:
+    lifecycle.fire(account, "unlock", actor=actor)
+    account.failed_logins = 0
+    account.locked_until = None
+
+
+def _count_failure(state, config, account, now) -> LoginResult:
+    Account = state.models.Account
+    # Incremented in SQL: concurrent failures are all counted.
+    failures = state.db.session.execute(
+        sa.update(Account)
+        .where(Account.id == account.id)
+        .values(failed_logins=Account.failed_logins + 1)
+        .returning(Account.failed_logins)
+        .execution_options(synchronize_session=False)
+    ).scalar_one()
+    # Record the value without marking the row dirty: committing it back could overwrite a
+    # concurrent increment.
+    set_committed_value(account, "failed_logins", failures)
+    if failures >= config["INDUSTRY_AUTH_MAX_FAILED_LOGINS"] and state.lifecycle.can(
+        account, "lock"
+    ):
+        state.lifecycle.fire(account, "lock", detail=f"{failures} failed logins")
+        account.locked_until = now + timedelta(seconds=config["INDUSTRY_AUTH_LOCKOUT_SECONDS"])
+        rotate_sessions(account)
+        return LoginResult(account, "locked")
+    return LoginResult(account, "wrong_password")
+
+
+def unlock(account, *, actor: str | None = None) -> None:
+    """Operator unlock (``flask industry-auth unlock``). Raises ``IllegalTransition`` when the
+    account is not locked."""
+    _unlock(account, get_state().lifecycle, actor=actor)
+    commit_and_dispatch()
+
+
+def logout(account) -> None:
+    """End every session of ``account``: a copied cookie stops working."""
+    rotate_sessions(account)
+    record(account, event="logout", outcome="ok", from_state=account.state)
+    commit_and_dispatch()

@@ -1,0 +1,127 @@
+"""Edit basic data (seed 一.4) and change the password (一.5)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import current_app
+
+from ..audit import record
+from ..extension import get_state
+from ..lifecycle import RESET
+from ..mail import commit_and_dispatch, queue_mail
+from ..passwords import PolicyContext, policy_problems
+from . import rotate_sessions, utcnow
+
+PROFILE_FIELDS = ("business_name", "responsible_person", "contact_person", "phone",
+                  "phone_ext", "address", "email")
+
+
+@dataclass(frozen=True)
+class ProfileChange:
+    """Validated basic data (see ``forms.ProfileForm``); the 統一編號 is not among it."""
+
+    business_name: str
+    responsible_person: str
+    contact_person: str
+    phone: str
+    phone_ext: str | None
+    address: str
+    email: str
+
+
+def update_profile(account, change: ProfileChange, current_password: str | None) -> list[str]:
+    """Save ``change``. Returns problem codes and changes nothing when there are any:
+    ``password_required`` / ``wrong_password`` (a new email needs the current password),
+    ``email_taken`` (another account of this 統一編號 uses it)."""
+    state = get_state()
+    old_email = account.email
+    email_changed = change.email.lower() != account.email_key
+    if email_changed:
+        if not current_password:
+            return ["password_required"]
+        if not state.hasher.verify(account.password_hash, current_password):
+            record(account, event="profile_update", outcome="wrong_password")
+            commit_and_dispatch()
+            return ["wrong_password"]
+        Account = state.models.Account
+        taken = state.db.session.scalar(state.db.select(Account.id).where(
+            Account.business_id == account.business_id,
+            Account.email_key == change.email.lower(), Account.id != account.id))
+        if taken is not None:
+            return ["email_taken"]
+    changed = [f for f in PROFILE_FIELDS if getattr(account, f) != getattr(change, f)]
+    if not changed:
+        return []
+    for name in changed:
+        setattr(account, name, getattr(change, name))
+    account.email_key = account.email.lower()
+    record(account, event="profile_update", outcome="ok", detail=",".join(changed))
+    if email_changed:
+        queue_mail("email_changed", account, recipient=old_email, old_email=old_email)
+    commit_and_dispatch()
+    return []
+
+
+def change_password(account, old_password: str | None, new_password: str, *,
+                    forced: bool = False) -> list[str]:
+    """Set a new password. Returns problem codes and changes nothing when there are any:
+    ``wrong_old_password`` and the policy's (``too_short``, ``too_long``, ``common``,
+    ``contains_identifier``, ``reused``).
+
+    ``forced`` is the first change after a system-issued password, which the applicant
+    has just used to log in; the old password is then not asked again.
+    """
+    state = get_state()
+    config = current_app.config
+    if account.is_certificate_account:
+        return ["certificate_account"]
+    if not forced and not state.hasher.verify(account.password_hash, old_password or ""):
+        record(account, event="change_password", outcome="wrong_old_password")
+        commit_and_dispatch()
+        return ["wrong_old_password"]
+    keep = config["INDUSTRY_AUTH_PASSWORD_HISTORY"]
+    History = state.models.PasswordHistory
+    older = state.db.session.scalars(
+        state.db.select(History.password_hash).where(History.account_pk == account.id)
+        .order_by(History.id.desc()).limit(max(keep - 1, 0))
+    ).all()
+    context = PolicyContext(
+        identifiers=state.adapter.password_identifiers(account),
+        history=tuple(h for h in (account.password_hash, *older) if h)[:keep],
+    )
+    problems = policy_problems(
+        new_password, context, hasher=state.hasher,
+        min_length=config["INDUSTRY_AUTH_PASSWORD_MIN_LENGTH"],
+        max_length=config["INDUSTRY_AUTH_PASSWORD_MAX_LENGTH"],
+    )
+    if problems:
+        record(account, event="change_password", outcome="policy", detail=",".join(problems))
+        commit_and_dispatch()
+        return problems
+
+    if account.password_hash:
+        state.db.session.add(History(account_pk=account.id, password_hash=account.password_hash))
+    account.password_hash = state.hasher.hash(new_password)
+    account.password_changed_at = utcnow()
+    account.must_change_password = False
+    if account.state == RESET:
+        state.lifecycle.fire(account, "cancel_reset")
+    account.temp_password_hash = account.temp_password_expires_at = None
+    rotate_sessions(account)  # every other session ends; the view logs this one in again
+    _prune_history(state, account, keep)
+    record(account, event="change_password", outcome="ok")
+    queue_mail("password_changed", account)
+    commit_and_dispatch()
+    return []
+
+
+def _prune_history(state, account, keep: int) -> None:
+    History = state.models.PasswordHistory
+    state.db.session.flush()
+    stale = state.db.session.scalars(
+        state.db.select(History).where(History.account_pk == account.id)
+        .order_by(History.id.desc()).offset(keep)
+    ).all()
+    for row in stale:
+        state.db.session.delete(row)

@@ -1,0 +1,55 @@
+"""Forgot password (seed 一.3): a new temporary password by mail.
+
+The answer never tells whether the account exists. The current password keeps working until
+the temporary one is used, so a stranger who asks cannot lock the owner out.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from flask import current_app
+
+from .. import passwords
+from ..audit import record
+from ..extension import get_state
+from ..lifecycle import LOCKED
+from ..mail import commit_and_dispatch, queue_mail
+from . import find_account, utcnow
+from .links import external_url
+
+
+def request_reset(account_id: str) -> None:
+    """Mail a temporary password to the owner of ``account_id``, if there is one that may
+    have one. Certificate accounts are mailed an explanation instead (their PIN is the CA's)."""
+    state = get_state()
+    account = find_account(account_id)
+    lifecycle = state.lifecycle
+    issue = account is not None and not account.is_certificate_account and (
+        lifecycle.can(account, "request_reset") or account.state == LOCKED
+    )
+    if not issue:
+        state.hasher.hash(passwords.new_token())  # the same work as issuing a password
+        record(account, event="request_reset", account_id=account_id,
+               outcome="certificate_account" if account is not None
+               and account.is_certificate_account else "ignored")
+        if account is not None and account.is_certificate_account:
+            queue_mail("certificate_recovery", account,
+                       login_url=external_url("industry_auth.login"))
+        commit_and_dispatch()
+        return
+
+    seconds = current_app.config["INDUSTRY_AUTH_TEMP_PASSWORD_SECONDS"]
+    password = state.adapter.generate_temporary_password()
+    account.temp_password_hash = state.hasher.hash(password)
+    account.temp_password_expires_at = utcnow() + timedelta(seconds=seconds)
+    if account.state == LOCKED:
+        # Stays locked: the lock still refuses the old password, the temporary one unlocks.
+        record(account, event="request_reset", outcome="ok", from_state=LOCKED,
+               to_state=LOCKED)
+    else:
+        lifecycle.fire(account, "request_reset")
+    queue_mail("temporary_password", account, password=password,
+               expires_hours=max(1, seconds // 3600),
+               login_url=external_url("industry_auth.login"))
+    commit_and_dispatch()

@@ -1,0 +1,187 @@
+"""The transactional outbox: mail is written with the change that causes it, sent after commit.
+
+A flow calls :func:`queue_mail` (rendered now, in the applicant's language, stored encrypted in
+the same transaction) and then :func:`commit_and_dispatch`. Delivery claims each row with one
+conditional ``UPDATE`` so that concurrent senders never send a mail twice, and a sender that
+dies mid-delivery leaves a claim that expires and is taken again. SMTP being down only delays
+mail: the row stays pending with a growing back-off until ``MAIL_MAX_ATTEMPTS``.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import smtplib
+import threading
+from datetime import timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from cryptography.fernet import Fernet, InvalidToken
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from flask import current_app, render_template
+from flask_babel import force_locale
+from flask_mail import Connection, Message
+
+from .extension import get_state
+from .models import utcnow
+from .rendering import template_context
+
+log = logging.getLogger(__name__)
+
+_SESSION_KEY = "industry_auth_outbox"
+
+
+def _fernet() -> Fernet:
+    secret = current_app.config.get("SECRET_KEY")
+    if not secret:
+        raise RuntimeError("flask_industry_auth needs SECRET_KEY to encrypt queued mail")
+    key = HKDF(algorithm=hashes.SHA256(), length=32, salt=None,
+               info=b"flask_industry_auth outbox").derive(
+        secret.encode() if isinstance(secret, str) else secret)
+    return Fernet(base64.urlsafe_b64encode(key))
+
+
+def render_mail(kind: str, locale: str, **context: Any) -> tuple[str, str, str]:
+    """Render ``industry_auth/email/<kind>_{subject.txt,message.txt,message.html}``."""
+    with force_locale(locale):
+        ctx = {**template_context(), **context}
+        subject = render_template(f"industry_auth/email/{kind}_subject.txt", **ctx)
+        text = render_template(f"industry_auth/email/{kind}_message.txt", **ctx)
+        html = render_template(f"industry_auth/email/{kind}_message.html", **ctx)
+    # A subject is one line: never let rendered data add headers.
+    return " ".join(subject.split()), text, html
+
+
+def queue_mail(kind: str, account: Any, *, recipient: str | None = None, **context: Any):
+    """Render a mail for ``account`` and add it to the outbox in the current transaction."""
+    state = get_state()
+    subject, text, html = render_mail(kind, account.locale, account=account, **context)
+    body = _fernet().encrypt(json.dumps({"text": text, "html": html}).encode())
+    row = state.models.OutboxMail(
+        account_pk=account.id, kind=kind, recipient=recipient or account.email,
+        subject=subject[:200], body=body,
+    )
+    state.db.session.add(row)
+    state.db.session.info.setdefault(_SESSION_KEY, []).append(row)
+    return row
+
+
+def commit_and_dispatch() -> None:
+    """Commit the session, then hand the mail it queued to delivery."""
+    db = get_state().db
+    queued = db.session.info.pop(_SESSION_KEY, [])
+    db.session.commit()
+    if queued:
+        dispatch()
+
+
+def dispatch() -> None:
+    """Start delivery without making the request wait (``INDUSTRY_AUTH_MAIL_DELIVERY``)."""
+    app = current_app._get_current_object()
+    if app.config["INDUSTRY_AUTH_MAIL_DELIVERY"] != "thread":
+        return
+    state = get_state()
+
+    def run() -> None:
+        with app.app_context():
+            try:
+                deliver_due()
+            except Exception:  # a delivery thread must never take the app down
+                log.exception("flask_industry_auth: mail delivery failed")
+
+    thread = threading.Thread(target=run, name="industry-auth-mail", daemon=True)
+    state.mail_threads.add(thread)
+    thread.start()
+
+
+def wait_for_delivery(timeout: float = 30.0) -> None:
+    """Wait for delivery threads started by :func:`dispatch` (tests, graceful shutdown)."""
+    for thread in list(get_state().mail_threads):
+        thread.join(timeout)
+
+
+class _Connection(Connection):
+    """Flask-Mail's connection with a timeout: a stalled SMTP server must not hang a worker."""
+
+    def configure_host(self):
+        mail, timeout = self.mail, current_app.config["INDUSTRY_AUTH_SMTP_TIMEOUT"]
+        smtp_class = smtplib.SMTP_SSL if mail.use_ssl else smtplib.SMTP
+        host = smtp_class(mail.server, mail.port, timeout=timeout)
+        if mail.use_tls:
+            host.starttls()
+        if mail.username and mail.password:
+            host.login(mail.username, mail.password)
+        return host
+
+
+def _due(outbox, now, include_deferred: bool):
+    """Rows a sender may take: pending and due (or deferred, when asked), or claimed by a
+    sender that has not finished within ``MAIL_CLAIM_SECONDS`` (it died)."""
+    stale = now - timedelta(seconds=current_app.config["INDUSTRY_AUTH_MAIL_CLAIM_SECONDS"])
+    pending = outbox.c.status == "pending"
+    if not include_deferred:
+        pending = sa.and_(pending, outbox.c.next_attempt_at <= now)
+    return sa.or_(pending, sa.and_(outbox.c.status == "sending", outbox.c.claimed_at < stale))
+
+
+def _claim(row_id: int, include_deferred: bool) -> bool:
+    """Take one mail for this sender with a conditional UPDATE; False when another has it."""
+    state = get_state()
+    outbox, now = state.models.OutboxMail.__table__, utcnow()
+    result = state.db.session.execute(
+        sa.update(outbox)
+        .where(outbox.c.id == row_id, _due(outbox, now, include_deferred))
+        .values(status="sending", claimed_at=now, attempts=outbox.c.attempts + 1)
+    )
+    state.db.session.commit()
+    return result.rowcount == 1
+
+
+def deliver_due(limit: int = 100, *, include_deferred: bool = False) -> dict[str, int]:
+    """Send every due mail this sender can claim; ``include_deferred`` also retries mail
+    waiting out a back-off. Returns counts by outcome."""
+    state = get_state()
+    outbox = state.models.OutboxMail.__table__
+    counts = {"sent": 0, "retry": 0, "failed": 0}
+    mail_state = current_app.extensions["mail"]
+    sender = current_app.config["INDUSTRY_AUTH_MAIL_SENDER"] or mail_state.default_sender
+    due_ids = state.db.session.scalars(
+        sa.select(outbox.c.id).where(_due(outbox, utcnow(), include_deferred))
+        .order_by(outbox.c.id).limit(limit)
+    ).all()
+    for row_id in due_ids:
+        if not _claim(row_id, include_deferred):
+            continue
+        row = state.db.session.get(state.models.OutboxMail, row_id)
+        try:
+            parts = json.loads(_fernet().decrypt(row.body))
+            message = Message(subject=row.subject, recipients=[row.recipient],
+                              body=parts["text"], html=parts["html"], sender=sender)
+            with _Connection(mail_state) as connection:
+                connection.send(message)
+        except (OSError, smtplib.SMTPException, InvalidToken) as exc:
+            outcome = _failed(row, exc)
+        else:
+            row.status, row.sent_at, row.body, row.last_error = "sent", utcnow(), None, None
+            outcome = "sent"
+        state.db.session.commit()
+        counts[outcome] += 1
+    return counts
+
+
+def _failed(row, exc: Exception) -> str:
+    max_attempts = current_app.config["INDUSTRY_AUTH_MAIL_MAX_ATTEMPTS"]
+    row.last_error = f"{type(exc).__name__}: {exc}"[:300]
+    if row.attempts >= max_attempts or isinstance(exc, InvalidToken):
+        row.status = "failed"
+        log.error("flask_industry_auth: mail %s to %s failed for good: %s",
+                  row.id, row.recipient, row.last_error)
+        return "failed"
+    # 30 s, 1 min, 2 min, ... capped at one hour.
+    delay = min(30 * 2 ** (row.attempts - 1), 3600)
+    row.status, row.next_attempt_at = "pending", utcnow() + timedelta(seconds=delay)
+    log.warning("flask_industry_auth: mail %s deferred %ss: %s", row.id, delay, row.last_error)
+    return "retry"

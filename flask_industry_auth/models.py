@@ -1,0 +1,201 @@
+"""The package's tables, mapped on the host's Flask-SQLAlchemy ``db``.
+
+The classes are built by :func:`build_models` for the host's ``db`` so that the tables live in
+the host's metadata and database and commit in the host's session. ``state`` is a plain string:
+hosts add states without a migration.
+
+Times are naive UTC (``utcnow()``) on every database, so SQLite and PostgreSQL compare alike.
+"""
+
+from __future__ import annotations
+
+import weakref
+from datetime import UTC, datetime
+from types import SimpleNamespace
+
+import sqlalchemy as sa
+from flask import has_request_context, session
+from sqlalchemy.orm import Mapped, mapped_column
+
+NON_CERTIFICATE = "non_certificate"
+BUSINESS_CERTIFICATE = "business_certificate"
+CITIZEN_CERTIFICATE = "citizen_certificate"
+ACCOUNT_TYPES = (NON_CERTIFICATE, BUSINESS_CERTIFICATE, CITIZEN_CERTIFICATE)
+CERTIFICATE_TYPES = frozenset({BUSINESS_CERTIFICATE, CITIZEN_CERTIFICATE})
+
+#: Session key naming how the current session logged in ("password" or "certificate").
+LOGIN_METHOD_KEY = "_industry_auth_login_method"
+
+TABLE_PREFIX = "industry_auth_"
+
+
+def utcnow() -> datetime:
+    """Now, as naive UTC (what every table stores)."""
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+class AccountMixin:
+    """Columns and behaviour of an applicant account."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: 電子身分帳號: the system-generated login id, unique across the portal.
+    account_id: Mapped[str] = mapped_column(sa.String(32), unique=True)
+    account_type: Mapped[str] = mapped_column(sa.String(32), default=NON_CERTIFICATE)
+    state: Mapped[str] = mapped_column(sa.String(32), index=True)
+
+    business_name: Mapped[str] = mapped_column(sa.String(100))
+    #: 統一編號, 8 ASCII digits.
+    business_id: Mapped[str] = mapped_column(sa.String(8), index=True)
+    responsible_person: Mapped[str] = mapped_column(sa.String(50))
+    contact_person: Mapped[str] = mapped_column(sa.String(50))
+    #: E.164, with the extension kept apart.
+    phone: Mapped[str] = mapped_column(sa.String(20))
+    phone_ext: Mapped[str | None] = mapped_column(sa.String(10))
+    address: Mapped[str] = mapped_column(sa.String(200))
+    email: Mapped[str] = mapped_column(sa.String(254))
+    #: Lower-cased email: one application per 統一編號 and address.
+    email_key: Mapped[str] = mapped_column(sa.String(254))
+    locale: Mapped[str] = mapped_column(sa.String(16), default="zh_Hant_TW")
+
+    password_hash: Mapped[str | None] = mapped_column(sa.String(255))
+    must_change_password: Mapped[bool] = mapped_column(default=False)
+    password_changed_at: Mapped[datetime | None]
+    temp_password_hash: Mapped[str | None] = mapped_column(sa.String(255))
+    temp_password_expires_at: Mapped[datetime | None]
+    #: SHA-256 of the activation token; the token itself is only in the mail.
+    activation_token_hash: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
+    activation_expires_at: Mapped[datetime | None]
+
+    failed_logins: Mapped[int] = mapped_column(default=0)
+    locked_until: Mapped[datetime | None]
+    #: Part of the Flask-Login id; rotating it ends every session of the account.
+    session_uniquifier: Mapped[str] = mapped_column(sa.String(64))
+
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    activated_at: Mapped[datetime | None]
+    last_login_at: Mapped[datetime | None]
+
+    # Flask-Login protocol --------------------------------------------------------------
+    is_anonymous = False
+
+    @property
+    def is_authenticated(self) -> bool:
+        return True
+
+    @property
+    def is_active(self) -> bool:
+        from .extension import get_state
+
+        return get_state().lifecycle.can_log_in(self.state)
+
+    def get_id(self) -> str:
+        """The Flask-Login id: changes whenever ``session_uniquifier`` is rotated."""
+        return f"ia:{self.id}:{self.session_uniquifier}"
+
+    # Filing rights (the manual: non-certificate accounts file on paper only) -----------
+    @property
+    def is_certificate_account(self) -> bool:
+        """工商憑證 or 自然人憑證 account."""
+        return self.account_type in CERTIFICATE_TYPES
+
+    @property
+    def can_file_electronically(self) -> bool:
+        """True for a certificate account that logged in with its certificate this session."""
+        if not self.is_certificate_account or not has_request_context():
+            return False
+        return session.get(LOGIN_METHOD_KEY) == "certificate"
+
+    @property
+    def phone_display(self) -> str:
+        """The phone in Taiwan's national format, with its extension."""
+        from .validators import format_phone
+
+        return format_phone(self.phone, self.phone_ext)
+
+    def __repr__(self) -> str:
+        return f"<Account {self.account_id} {self.business_id} {self.state}>"
+
+
+class PasswordHistoryMixin:
+    """Earlier password hashes, for the 'not one of the last N' rule."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_pk: Mapped[int] = mapped_column(
+        sa.ForeignKey(f"{TABLE_PREFIX}account.id", ondelete="CASCADE"), index=True
+    )
+    password_hash: Mapped[str] = mapped_column(sa.String(255))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class AuditEventMixin:
+    """One authentication event or state transition. Never holds a password or token."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # No foreign key: the trail outlives the account it describes.
+    account_pk: Mapped[int | None] = mapped_column(index=True)
+    account_id: Mapped[str | None] = mapped_column(sa.String(32))
+    event: Mapped[str] = mapped_column(sa.String(40))
+    from_state: Mapped[str | None] = mapped_column(sa.String(32))
+    to_state: Mapped[str | None] = mapped_column(sa.String(32))
+    outcome: Mapped[str] = mapped_column(sa.String(16))
+    client_ip: Mapped[str | None] = mapped_column(sa.String(45))
+    actor: Mapped[str | None] = mapped_column(sa.String(64))
+    detail: Mapped[str | None] = mapped_column(sa.String(200))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
+class OutboxMailMixin:
+    """A mail written in the same transaction as the change that caused it.
+
+    Bodies may hold a temporary password or an activation link, so they are stored encrypted
+    and erased once delivered.
+    """
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_pk: Mapped[int | None] = mapped_column(index=True)
+    kind: Mapped[str] = mapped_column(sa.String(40))
+    recipient: Mapped[str] = mapped_column(sa.String(254))
+    subject: Mapped[str] = mapped_column(sa.String(200))
+    body: Mapped[bytes | None] = mapped_column(sa.LargeBinary)
+    #: pending → sending → sent, or failed after too many attempts.
+    status: Mapped[str] = mapped_column(sa.String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
+    claimed_at: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(sa.String(300))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[datetime | None]
+
+
+_MODELS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def build_models(db) -> SimpleNamespace:
+    """Map the package's tables on ``db`` once; later calls return the same classes."""
+    if db in _MODELS:
+        return _MODELS[db]
+
+    class Account(AccountMixin, db.Model):
+        __tablename__ = f"{TABLE_PREFIX}account"
+        __table_args__ = (
+            sa.UniqueConstraint("business_id", "email_key", name="uq_industry_auth_account_owner"),
+        )
+
+    class PasswordHistory(PasswordHistoryMixin, db.Model):
+        __tablename__ = f"{TABLE_PREFIX}password_history"
+
+    class AuditEvent(AuditEventMixin, db.Model):
+        __tablename__ = f"{TABLE_PREFIX}audit"
+
+    class OutboxMail(OutboxMailMixin, db.Model):
+        __tablename__ = f"{TABLE_PREFIX}outbox"
+        __table_args__ = (sa.Index("ix_industry_auth_outbox_due", "status", "next_attempt_at"),)
+
+    models = SimpleNamespace(
+        Account=Account, PasswordHistory=PasswordHistory, AuditEvent=AuditEvent,
+        OutboxMail=OutboxMail,
+        tables=[m.__table__ for m in (Account, PasswordHistory, AuditEvent, OutboxMail)],
+    )
+    _MODELS[db] = models
+    return models

@@ -1,0 +1,93 @@
+"""Pure validation and normalisation: 統一編號, phone numbers, email, free text.
+
+No Flask here, so flows, forms and the CLI share one definition of "valid".
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+import phonenumbers
+from email_validator import EmailNotValidError, validate_email
+
+_FULLWIDTH_DIGITS = str.maketrans("０１２３４５６７８９", "0123456789")
+_UBN_WEIGHTS = (1, 2, 1, 2, 1, 2, 4, 1)
+# Cc (controls, NUL included), Cs (surrogates), Co (private use), Cn (unassigned): never
+# legitimate in a name or an address, and a source of header and log injection.
+_BAD_CATEGORIES = frozenset({"Cc", "Cs", "Co", "Cn"})
+# phonenumbers understands "#123" and "ext. 123" but not the Chinese ways of writing it.
+_EXTENSION_WORDS = re.compile(r"\s*(?:分機|轉|ext\.?|x)\s*", re.IGNORECASE)
+
+
+def normalize_business_id(value: str | None) -> str:
+    """Trim and turn full-width digits (typed by IME users) into ASCII."""
+    return (value or "").strip().translate(_FULLWIDTH_DIGITS)
+
+
+def is_valid_business_id(value: str | None) -> bool:
+    """統一編號 check by the Ministry of Finance rule in force since 2023-04-01 (÷5).
+
+    Every number valid under the old ÷10 rule stays valid under this one.
+    """
+    ubn = normalize_business_id(value)
+    if len(ubn) != 8 or not ubn.isascii() or not ubn.isdigit():
+        return False
+    total = sum(sum(divmod(int(d) * w, 10)) for d, w in zip(ubn, _UBN_WEIGHTS, strict=True))
+    if total % 5 == 0:
+        return True
+    # A 7th digit of 7 gives 28 → 10, which may count as 1 or 0.
+    return ubn[6] == "7" and (total + 1) % 5 == 0
+
+
+def parse_phone(value: str | None) -> tuple[str, str | None]:
+    """Parse a Taiwan phone number; return (E.164, extension or None).
+
+    Raises ``ValueError`` for anything ``phonenumbers`` does not call a valid number.
+    """
+    text = clean_text(value).translate(_FULLWIDTH_DIGITS)
+    text = _EXTENSION_WORDS.sub("#", text)
+    try:
+        number = phonenumbers.parse(text, "TW")
+    except phonenumbers.NumberParseException as exc:
+        raise ValueError("not a phone number") from exc
+    if not phonenumbers.is_valid_number(number):
+        raise ValueError("not a valid phone number")
+    if number.extension and (len(number.extension) > 10 or not number.extension.isdigit()):
+        raise ValueError("extension too long")
+    e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    return e164, number.extension or None
+
+
+def format_phone(e164: str, extension: str | None = None) -> str:
+    """Show a stored number the way Taiwan writes it: ``02 2311 2345 #123``."""
+    try:
+        number = phonenumbers.parse(e164, "TW")
+    except phonenumbers.NumberParseException:
+        return e164
+    fmt = (phonenumbers.PhoneNumberFormat.NATIONAL if number.country_code == 886
+           else phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+    shown = phonenumbers.format_number(number, fmt)
+    return f"{shown} #{extension}" if extension else shown
+
+
+def normalize_email(value: str | None) -> str:
+    """Syntax check only (no DNS: portals must work offline); returns the normalised form.
+
+    Raises ``ValueError`` with the library's explanation.
+    """
+    try:
+        result = validate_email(clean_text(value), check_deliverability=False)
+    except EmailNotValidError as exc:
+        raise ValueError(str(exc)) from exc
+    return result.normalized
+
+
+def has_bad_characters(value: str | None) -> bool:
+    """Control, surrogate, private-use or unassigned characters (NUL, CR, LF included)."""
+    return any(unicodedata.category(ch) in _BAD_CATEGORIES for ch in value or "")
+
+
+def clean_text(value: str | None) -> str:
+    """NFC-normalise and trim free text. Rejecting bad characters is the caller's job."""
+    return unicodedata.normalize("NFC", value or "").strip()

@@ -1,0 +1,310 @@
+"""The ``industry_auth`` blueprint. Thin: parse a form, call a flow, render or redirect."""
+
+from __future__ import annotations
+
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_login import login_user, logout_user
+from flask_wtf.csrf import validate_csrf
+from wtforms import ValidationError
+
+from . import forms
+from .extension import get_state
+from .filing import account_required, current_account
+from .flows import activation, authentication, recovery, registration
+from .flows import profile as profile_flow
+from .i18n import LOCALE_SESSION_KEY, current_locale
+from .i18n import gettext as _
+from .models import LOGIN_METHOD_KEY
+from .rendering import template_context
+from .resources import resource_dir
+
+blueprint = Blueprint(
+    "industry_auth", __name__,
+    template_folder=str(resource_dir("templates")),
+    static_folder="static", static_url_path="/static",
+)
+
+#: Session key holding an activation token moved out of the URL.
+ACTIVATION_TOKEN_KEY = "_industry_auth_activation_token"  # noqa: S105 (a key name)
+#: What stands in the activation URL once the token has moved into the session.
+TOKEN_IN_SESSION = "confirm"  # noqa: S105 (a placeholder, not a secret)
+#: Endpoints reachable while a password change is forced.
+_ALLOWED_DURING_FORCED_CHANGE = frozenset({
+    "industry_auth.change_password", "industry_auth.logout", "industry_auth.set_language",
+    "industry_auth.static", "static",
+})
+
+blueprint.context_processor(template_context)
+
+
+@blueprint.before_request
+def _check_csrf():
+    # One check for every POST of the blueprint, login and logout included.
+    if request.method == "POST":
+        try:
+            validate_csrf(request.form.get("csrf_token"))
+        except ValidationError:
+            abort(400, description="csrf")
+
+
+@blueprint.before_app_request
+def _require_password_change():
+    # After a system-issued password nothing else, ours or the host's, is reachable.
+    if request.endpoint in _ALLOWED_DURING_FORCED_CHANGE:
+        return None
+    account = current_account()
+    if account is not None and account.must_change_password:
+        return redirect(url_for("industry_auth.change_password"))
+    return None
+
+
+@blueprint.errorhandler(400)
+@blueprint.errorhandler(403)
+@blueprint.errorhandler(404)
+@blueprint.errorhandler(405)
+def _error(error):
+    return render_template("industry_auth/error.html", error=error), error.code
+
+
+# -- 申請 (apply) ---------------------------------------------------------------------
+
+@blueprint.route("/register", methods=["GET", "POST"])
+def register():
+    """Application form → confirmation screen → 申請帳號. Stateless: the confirmation screen
+    carries the values in hidden fields and they are validated again on apply."""
+    form = forms.RegistrationForm()
+    action = request.form.get("action")
+    if request.method == "POST" and action != "edit" and form.validate():
+        if action == "apply":
+            registration.apply(_application(form))
+            return redirect(url_for(".register_done"))
+        return render_template("industry_auth/register_confirm.html", form=form)
+    return render_template("industry_auth/register.html", form=form)
+
+
+def _application(form) -> registration.Application:
+    phone, ext = form.parsed_phone
+    return registration.Application(
+        business_name=form.business_name.data, business_id=form.business_id.data,
+        responsible_person=form.responsible_person.data,
+        contact_person=form.contact_person.data, phone=phone, phone_ext=ext,
+        address=form.address.data, email=form.email.data, locale=current_locale(),
+    )
+
+
+@blueprint.route("/register/done")
+def register_done():
+    return render_template("industry_auth/register_done.html")
+
+
+# -- 啟動帳號 (activate) ----------------------------------------------------------------
+
+@blueprint.route("/activate/<token>", methods=["GET", "POST"])
+def activate(token: str):
+    """GET only shows a button (mail scanners prefetch links); POST activates."""
+    if token != TOKEN_IN_SESSION:
+        # Move the token out of the URL so it cannot leak through Referer or history.
+        session[ACTIVATION_TOKEN_KEY] = token
+        return redirect(url_for(".activate", token=TOKEN_IN_SESSION))
+    token_value = session.get(ACTIVATION_TOKEN_KEY)
+    if request.method == "POST":
+        status = activation.activate(token_value)
+        if status is activation.TokenStatus.VALID:
+            session.pop(ACTIVATION_TOKEN_KEY, None)
+            return redirect(url_for(".activated"))
+    else:
+        status = activation.check_token(token_value)
+    if status is activation.TokenStatus.VALID:
+        return render_template("industry_auth/activate.html", form=forms.ActionForm())
+    return render_template("industry_auth/activate_invalid.html", status=status.value), 410
+
+
+@blueprint.route("/activated")
+def activated():
+    return render_template("industry_auth/activated.html")
+
+
+@blueprint.route("/activate-again", methods=["GET", "POST"])
+def resend_activation():
+    form = forms.ResendActivationForm()
+    if form.validate_on_submit():
+        activation.resend(form.business_id.data, form.email.data)
+        return render_template("industry_auth/resend_activation_done.html")
+    return render_template("industry_auth/resend_activation.html", form=form)
+
+
+# -- 登入 / 登出 (log in, log out) --------------------------------------------------------
+
+@blueprint.route("/login", methods=["GET", "POST"])
+def login():
+    form = forms.LoginForm()
+    failure = None
+    if form.validate_on_submit():
+        result = authentication.authenticate(
+            form.business_id.data, form.account_id.data, form.password.data
+        )
+        if result.ok:
+            _start_session(result.account)
+            if result.account.must_change_password:
+                return redirect(url_for(".change_password"))
+            return redirect(_next_url())
+        failure = (_("This account has not been activated yet. Open the activation link in "
+                     "the mail we sent you.") if result.reason == "not_activated"
+                   else _("Login failed: check the unified business number, account ID and "
+                          "password. After several failures the account is locked for a "
+                          "while."))
+    return render_template("industry_auth/login.html", form=form, failure=failure)
+
+
+def _start_session(account) -> None:
+    # A fresh session on login (no fixation); only the language choice survives.
+    locale = session.get(LOCALE_SESSION_KEY)
+    session.clear()
+    if locale:
+        session[LOCALE_SESSION_KEY] = locale
+    login_user(account)
+    session[LOGIN_METHOD_KEY] = "password"
+
+
+def _next_url() -> str:
+    target = request.args.get("next")
+    if get_state().adapter.is_safe_redirect(target):
+        return target
+    return url_for(current_app.config["INDUSTRY_AUTH_HOME_ENDPOINT"])
+
+
+@blueprint.route("/logout", methods=["POST"])
+def logout():
+    account = current_account()
+    if account is not None:
+        authentication.logout(account)
+    logout_user()
+    session.pop(LOGIN_METHOD_KEY, None)
+    flash(_("You have logged out."), "info")
+    return redirect(url_for(".login"))
+
+
+# -- 忘記密碼 (forgot password) ---------------------------------------------------------
+
+@blueprint.route("/forgot-password", methods=["GET", "POST"])
+def forgot_password():
+    form = forms.ForgotPasswordForm()
+    if form.validate_on_submit():
+        recovery.request_reset(form.account_id.data)
+        return render_template("industry_auth/forgot_password_done.html")
+    return render_template("industry_auth/forgot_password.html", form=form)
+
+
+# -- 申請人管理功能 (applicant management) -------------------------------------------------
+
+@blueprint.route("/")
+@account_required
+def index():
+    return render_template("industry_auth/index.html", account=current_account())
+
+
+@blueprint.route("/profile", methods=["GET", "POST"])
+@account_required
+def profile():
+    account = current_account()
+    if request.method == "POST" and request.form.get("action") == "clear":
+        # 清除 without JavaScript: the same page with every field empty.
+        form = forms.ProfileForm(formdata=None)
+        return render_template("industry_auth/profile.html", form=form, account=account)
+    form = forms.ProfileForm(data=None if request.method == "POST" else {
+        "business_name": account.business_name, "responsible_person": account.responsible_person,
+        "contact_person": account.contact_person, "phone": account.phone_display,
+        "address": account.address, "email": account.email,
+    })
+    if form.validate_on_submit():
+        phone, ext = form.parsed_phone
+        change = profile_flow.ProfileChange(
+            business_name=form.business_name.data,
+            responsible_person=form.responsible_person.data,
+            contact_person=form.contact_person.data, phone=phone, phone_ext=ext,
+            address=form.address.data, email=form.email.data,
+        )
+        problems = profile_flow.update_profile(account, change, form.current_password.data)
+        if not problems:
+            flash(_("Your basic data has been saved."), "success")
+            return redirect(url_for(".profile"))
+        _field_errors(form, problems, {
+            "password_required": ("current_password", _(
+                "Enter your current password to change the email address.")),
+            "wrong_password": ("current_password", _("The current password is not correct.")),
+            "email_taken": ("email", _(
+                "Another account of this business already uses this email address.")),
+        })
+    return render_template("industry_auth/profile.html", form=form, account=account)
+
+
+@blueprint.route("/change-password", methods=["GET", "POST"])
+@account_required
+def change_password():
+    account = current_account()
+    if account.is_certificate_account:
+        return render_template("industry_auth/change_password.html", form=None,
+                               account=account, forced=False)
+    forced = account.must_change_password
+    form_class = forms.ForcedChangePasswordForm if forced else forms.ChangePasswordForm
+    if request.method == "POST" and request.form.get("action") == "clear":
+        form = form_class(formdata=None)
+    else:
+        form = form_class()
+        if form.validate_on_submit():
+            old = None if forced else form.old_password.data
+            problems = profile_flow.change_password(account, old, form.new_password.data,
+                                               forced=forced)
+            if not problems:
+                login_user(account)  # the flow ended every session; keep this one
+                flash(_("Your password has been changed."), "success")
+                return redirect(url_for(current_app.config["INDUSTRY_AUTH_HOME_ENDPOINT"]))
+            _field_errors(form, problems, _password_messages())
+    return render_template("industry_auth/change_password.html", form=form, account=account,
+                           forced=forced)
+
+
+def _password_messages() -> dict[str, tuple[str, str]]:
+    config = current_app.config
+    return {
+        "wrong_old_password": ("old_password", _("The old password is not correct.")),
+        "too_short": ("new_password", _("Use at least %(min)d characters.",
+                                        min=config["INDUSTRY_AUTH_PASSWORD_MIN_LENGTH"])),
+        "too_long": ("new_password", _("Use at most %(max)d characters.",
+                                       max=config["INDUSTRY_AUTH_PASSWORD_MAX_LENGTH"])),
+        "common": ("new_password", _("This password is too common. Choose another.")),
+        "contains_identifier": ("new_password", _(
+            "The password must not contain your business number, account ID, names or "
+            "email.")),
+        "reused": ("new_password", _(
+            "The new password must differ from your last %(n)d passwords.",
+            n=config["INDUSTRY_AUTH_PASSWORD_HISTORY"])),
+    }
+
+
+def _field_errors(form, problems: list[str], messages: dict[str, tuple[str, str]]) -> None:
+    for code in problems:
+        field_name, message = messages[code]
+        form[field_name].errors = [*form[field_name].errors, message]
+
+
+@blueprint.route("/language", methods=["POST"])
+def set_language():
+    """Remember the applicant's language (zh_Hant_TW or English) for pages and mail."""
+    locale = request.form.get("locale")
+    if locale in current_app.config["INDUSTRY_AUTH_LOCALES"]:
+        session[LOCALE_SESSION_KEY] = locale
+    target = request.form.get("next")
+    if not get_state().adapter.is_safe_redirect(target):
+        target = url_for(".login")
+    return redirect(target)
