@@ -138,7 +138,7 @@ class AuditEventMixin:
     event: Mapped[str] = mapped_column(sa.String(40))
     from_state: Mapped[str | None] = mapped_column(sa.String(32))
     to_state: Mapped[str | None] = mapped_column(sa.String(32))
-    outcome: Mapped[str] = mapped_column(sa.String(16))
+    outcome: Mapped[str] = mapped_column(sa.String(32))
     client_ip: Mapped[str | None] = mapped_column(sa.String(45))
     actor: Mapped[str | None] = mapped_column(sa.String(64))
     detail: Mapped[str | None] = mapped_column(sa.String(200))

@@ -44,6 +44,18 @@ class Portal:
         assert len(self.smtp.mails) >= count, f"expected {count} mails, got {self.smtp.mails}"
         return self.smtp.mails
 
+    def settle(self) -> list:
+        """Wait until every mail queued so far has been handed to SMTP; return the mails."""
+        from flask_industry_auth.mail import wait_for_delivery
+
+        with self.app.app_context():
+            wait_for_delivery()
+        return self.smtp.mails
+
+    def forget_mails(self) -> None:
+        self.settle()
+        self.smtp.mails.clear()
+
     def account(self, account_id: str):
         with self.app.app_context():
             Account = auth.account_model

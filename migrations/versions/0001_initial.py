@@ -60,7 +60,7 @@ def upgrade():
     sa.Column('event', sa.String(length=40), nullable=False),
     sa.Column('from_state', sa.String(length=32), nullable=True),
     sa.Column('to_state', sa.String(length=32), nullable=True),
-    sa.Column('outcome', sa.String(length=16), nullable=False),
+    sa.Column('outcome', sa.String(length=32), nullable=False),
     sa.Column('client_ip', sa.String(length=45), nullable=True),
     sa.Column('actor', sa.String(length=64), nullable=True),
     sa.Column('detail', sa.String(length=200), nullable=True),

@@ -1,0 +1,84 @@
+"""Activate (seed 一.2): a page with a button, POST activates once, links expire."""
+
+from urllib.parse import urlsplit
+
+from tests.helpers import VALID, activation_details, text_of
+
+
+def test_get_shows_a_button_and_activates_nothing(portal):
+    details = portal.apply_and_read_mail()
+    path = urlsplit(details["link"]).path
+    moved = portal.client.get(path)
+    # The token leaves the URL at once (no leak through Referer or history).
+    assert moved.status_code == 302 and moved.headers["Location"] == "/account/activate/confirm"
+    page = portal.client.get("/account/activate/confirm")
+    assert page.status_code == 200
+    assert "啟用電子身分證" in text_of(page)
+    assert details["link"].rsplit("/", 1)[1] not in page.get_data(as_text=True)
+    assert portal.account(details["account_id"]).state == "requested"
+
+
+def test_post_activates_and_the_account_can_log_in(portal):
+    details = portal.apply_and_read_mail()
+    before = portal.login(VALID["business_id"], details["account_id"], details["password"])
+    assert "此帳號尚未啟用" in text_of(before)
+    response = portal.activate(details["link"])
+    assert response.headers["Location"] == "/account/activated"
+    assert "帳號已啟用" in text_of(portal.client.get("/account/activated"))
+    account = portal.account(details["account_id"])
+    assert account.state == "activated" and account.activated_at is not None
+    assert account.activation_token_hash is None
+    login = portal.login(VALID["business_id"], details["account_id"], details["password"])
+    assert login.headers["Location"] == "/account/change-password"
+
+
+def test_link_works_once(portal):
+    details = portal.apply_and_read_mail()
+    portal.activate(details["link"])
+    again = portal.activate(details["link"])
+    assert again.status_code == 410
+    assert "此啟用連結無效或已使用過" in text_of(again)
+    assert "/account/activate-again" in text_of(again)
+
+
+def test_expired_link_shows_a_clear_page_and_a_way_to_a_fresh_mail(portal, time_machine):
+    time_machine.move_to("2026-11-28 09:00:00", tick=True)
+    details = portal.apply_and_read_mail()
+    time_machine.move_to("2026-12-01 09:00:01", tick=True)  # 72 h and a second later
+    response = portal.activate(details["link"])
+    assert response.status_code == 410
+    assert "此啟用連結已過期" in text_of(response)
+    assert portal.account(details["account_id"]).state == "requested"
+
+    again = portal.post("/account/activate-again", {"business_id": VALID["business_id"],
+                                                    "email": VALID["email"]})
+    assert "新的啟用信件已寄出" in text_of(again)
+    fresh = activation_details(portal.wait_mails(2)[1])
+    assert fresh["account_id"] == details["account_id"]
+    assert fresh["password"] != details["password"]
+    assert portal.activate(fresh["link"]).headers["Location"] == "/account/activated"
+    # The old password was replaced with the new mail's.
+    old = portal.login(VALID["business_id"], details["account_id"], details["password"])
+    assert old.status_code == 200
+    new = portal.login(VALID["business_id"], details["account_id"], fresh["password"])
+    assert new.status_code == 302
+
+
+def test_resend_answers_the_same_for_unknown_and_activated_accounts(portal):
+    details = portal.apply_and_read_mail()
+    portal.activate(details["link"])
+    answers = set()
+    for business_id, email in [(VALID["business_id"], VALID["email"]),
+                               ("22099131", "nobody@example.com")]:
+        response = portal.post("/account/activate-again", {"business_id": business_id,
+                                                           "email": email})
+        answers.add(text_of(response).split('name="csrf_token"')[0])
+    assert len(answers) == 1
+    assert len(portal.smtp.mails) == 1
+
+
+def test_unknown_token_is_refused(portal):
+    portal.client.get("/account/activate/not-a-real-token")
+    assert portal.post("/account/activate/confirm").status_code == 410
+    portal.client.get("/account/activate/" + "x" * 500)
+    assert portal.post("/account/activate/confirm").status_code == 410

@@ -1,0 +1,137 @@
+"""Log in (seed 二): 統一編號 + account id + password, forced change, lockout, next."""
+
+import pytest
+
+from tests.helpers import OWN_PASSWORD, VALID, text_of
+
+GENERIC = "登入失敗：請確認統一編號、電子身分帳號及密碼。"
+
+
+@pytest.fixture
+def account(portal):
+    details = portal.active_account()
+    portal.logout()
+    return details
+
+
+def _warning(response) -> str:
+    page = text_of(response)
+    assert response.status_code == 200
+    start = page.index('class="ia-alert"')
+    return page[start: page.index("</div>", start)]
+
+
+def test_success_leads_home(portal, account):
+    response = portal.login(VALID["business_id"], account["account_id"], OWN_PASSWORD)
+    assert response.headers["Location"] == "/account/"
+    page = text_of(portal.client.get("/account/"))
+    assert account["account_id"] in page and "僅能紙本申辦" in page
+
+
+def test_every_failure_shows_the_same_warning(portal, account, app):
+    cases = [
+        (VALID["business_id"], "NOSUCHID", OWN_PASSWORD),  # unknown account
+        (VALID["business_id"], account["account_id"], "wrong password!!"),
+        ("22099131", account["account_id"], OWN_PASSWORD),  # another business's number
+    ]
+    warnings = {_warning(portal.login(*case)) for case in cases}
+    assert len(warnings) == 1
+    assert GENERIC in warnings.pop()
+    # Locked: still the same words.
+    for _ in range(5):
+        portal.login(VALID["business_id"], account["account_id"], "wrong password!!")
+    locked = portal.login(VALID["business_id"], account["account_id"], OWN_PASSWORD)
+    assert GENERIC in _warning(locked)
+    assert portal.account(account["account_id"]).state == "locked"
+
+
+def test_account_id_is_case_insensitive_and_full_width_tolerant(portal, account):
+    lower = account["account_id"].lower()
+    assert portal.login(VALID["business_id"], lower, OWN_PASSWORD).status_code == 302
+    portal.logout()
+    wide = "".join(chr(ord(c) + 0xFEE0) for c in account["account_id"])
+    assert portal.login("０４５９５２５７", wide, OWN_PASSWORD).status_code == 302
+
+
+def test_first_login_forces_a_password_change_before_anything_else(portal):
+    details = portal.apply_and_read_mail()
+    portal.activate(details["link"])
+    response = portal.login(VALID["business_id"], details["account_id"], details["password"])
+    assert response.headers["Location"] == "/account/change-password"
+    for path in ("/account/", "/account/profile", "/host-page"):
+        blocked = portal.client.get(path)
+        assert blocked.status_code == 302
+        assert blocked.headers["Location"] == "/account/change-password"
+    page = text_of(portal.client.get("/account/change-password"))
+    assert "您以系統寄發的密碼登入" in page
+    assert 'name="old_password"' not in page  # proven seconds ago by logging in
+    assert portal.change_password(OWN_PASSWORD).status_code == 302
+    assert portal.client.get("/host-page").status_code == 200
+    assert portal.client.get("/account/profile").status_code == 200
+
+
+def test_lockout_after_five_failures_and_unlock_after_the_period(portal, account, time_machine):
+    time_machine.move_to("2026-11-28 09:00:00", tick=True)
+    for attempt in range(1, 5):
+        portal.login(VALID["business_id"], account["account_id"], "wrong password!!")
+        assert portal.account(account["account_id"]).failed_logins == attempt
+        assert portal.account(account["account_id"]).state == "activated"
+    portal.login(VALID["business_id"], account["account_id"], "wrong password!!")
+    locked = portal.account(account["account_id"])
+    assert locked.state == "locked"
+    # The right password is refused while locked ...
+    time_machine.move_to("2026-11-28 09:14:50", tick=True)
+    response = portal.login(VALID["business_id"], account["account_id"], OWN_PASSWORD)
+    assert response.status_code == 200 and GENERIC in _warning(response)
+    # ... and works once the 15 minutes are over; the counter starts again.
+    time_machine.move_to("2026-11-28 09:15:01", tick=True)
+    response = portal.login(VALID["business_id"], account["account_id"], OWN_PASSWORD)
+    assert response.status_code == 302
+    unlocked = portal.account(account["account_id"])
+    assert unlocked.state == "activated" and unlocked.failed_logins == 0
+
+
+def test_success_resets_the_counter(portal, account):
+    for _ in range(4):
+        portal.login(VALID["business_id"], account["account_id"], "wrong password!!")
+    assert portal.login(VALID["business_id"], account["account_id"], OWN_PASSWORD).status_code == 302
+    assert portal.account(account["account_id"]).failed_logins == 0
+
+
+@pytest.mark.parametrize("target", [
+    "//evil.example", "https://evil.example", "/\\evil.example", "javascript:alert(1)",
+    "%2F%2Fevil.example", "/%0d%0aSet-Cookie:x=1", "http:/evil.example", "\\\\evil.example",
+])
+def test_next_redirects_only_to_same_origin_paths(portal, account, target):
+    response = portal.login(VALID["business_id"], account["account_id"], OWN_PASSWORD,
+                            next_url=target)
+    assert response.headers["Location"] == "/account/"
+
+
+def test_next_to_a_local_path_is_followed(portal, account):
+    response = portal.login(VALID["business_id"], account["account_id"], OWN_PASSWORD,
+                            next_url="/host-page")
+    assert response.headers["Location"] == "/host-page"
+
+
+def test_host_pages_send_anonymous_visitors_to_login(client):
+    response = client.get("/host-page")
+    assert response.status_code == 302
+    assert response.headers["Location"].startswith("/account/login?next=")
+
+
+def test_audit_records_success_and_failure_without_secrets(portal, account, app):
+    portal.login(VALID["business_id"], account["account_id"], "wrong password!!")
+    portal.login(VALID["business_id"], account["account_id"], OWN_PASSWORD)
+    from tests.hostapp import auth, db
+
+    with app.app_context():
+        Audit = auth.models.AuditEvent
+        rows = db.session.scalars(db.select(Audit).where(Audit.event == "login")
+                                  .order_by(Audit.id)).all()
+        outcomes = [r.outcome for r in rows]
+        assert outcomes[-2:] == ["wrong_password", "ok"]
+        assert all(r.client_ip == "127.0.0.1" for r in rows)
+        for row in db.session.scalars(db.select(Audit)).all():
+            values = " ".join(str(getattr(row, c.key)) for c in Audit.__table__.columns)
+            assert OWN_PASSWORD not in values and "wrong password" not in values

@@ -1,0 +1,116 @@
+"""Apply for a non-certificate account (seed 一.1): form, confirmation screen, apply."""
+
+import pytest
+
+from tests.helpers import VALID, text_of
+
+LABELS = ["營利事業名稱", "統一編號", "負責人", "聯絡人", "電話", "地址", "電子郵件"]
+
+
+def test_form_has_the_manuals_labels_tied_to_inputs(client):
+    page = text_of(client.get("/account/register"))
+    for label in LABELS:
+        assert f">{label}</label>" in page
+    for name in VALID:
+        assert f'<label class="ia-label" for="{name}">' in page
+        assert f'id="{name}"' in page
+    assert "下一步" in page
+
+
+def test_next_shows_every_value_and_stores_nothing(portal):
+    response = portal.post("/account/register", {**VALID, "action": "next"})
+    page = text_of(response)
+    assert response.status_code == 200
+    for value in VALID.values():
+        assert value in page
+    assert "申請帳號" in page and "返回修改" in page
+    assert portal.accounts() == []
+    assert portal.smtp.mails == []
+
+
+def test_back_and_edit_keeps_the_values(portal):
+    response = portal.post("/account/register", {**VALID, "action": "edit"})
+    page = text_of(response)
+    assert 'value="經濟部測試股份有限公司"' in page
+    assert "下一步" in page
+    assert portal.accounts() == []
+
+
+def test_apply_creates_a_requested_account_and_shows_success(portal):
+    response = portal.apply()
+    assert response.status_code == 302
+    done = portal.client.get(response.headers["Location"])
+    assert "申請成功" in text_of(done)
+    (account,) = portal.accounts()
+    assert account.state == "requested"
+    assert account.account_type == "non_certificate"
+    assert account.business_id == "04595257"
+    assert account.phone == "+886223112345" and account.phone_ext == "123"
+    assert account.email == "applicant@example.com"
+    assert account.locale == "zh_Hant_TW"
+
+
+def test_full_width_business_id_is_accepted_and_stored_ascii(portal):
+    portal.apply(business_id="０４５９５２５７")
+    (account,) = portal.accounts()
+    assert account.business_id == "04595257"
+
+
+@pytest.mark.parametrize(("field", "value", "message"), [
+    ("business_id", "04595258", "請輸入正確的 8 位數統一編號"),
+    ("business_id", "1234567", "請輸入正確的 8 位數統一編號"),
+    ("business_id", "1234567A", "請輸入正確的 8 位數統一編號"),
+    ("phone", "12345", "請輸入正確的電話號碼"),
+    ("email", "not-an-email", "請輸入正確的電子郵件"),
+    ("email", "a@example.com\r\nBcc: victim@example.com", "不允許的字元"),
+    ("business_name", "", "此欄位為必填"),
+    ("responsible_person", "   ", "此欄位為必填"),
+    ("business_name", "名" * 101, "請最多使用 100 個字元"),
+    ("address", "x" * 201, "請最多使用 200 個字元"),
+    ("contact_person", "林\x00小華", "不允許的字元"),
+])
+def test_invalid_input_is_marked_at_the_field_and_nothing_is_stored(portal, field, value,
+                                                                   message):
+    for action in ("next", "apply"):
+        response = portal.post("/account/register", {**VALID, field: value, "action": action})
+        page = text_of(response)
+        assert response.status_code == 200
+        assert message in page
+        assert f'id="{field}-error"' in page
+        assert 'aria-invalid="true"' in page
+        assert "申請帳號" not in page  # still the form, not the confirmation screen
+    assert portal.accounts() == []
+    assert portal.smtp.mails == []
+
+
+def test_every_field_missing_marks_every_field(portal):
+    response = portal.post("/account/register", {"action": "next"})
+    page = text_of(response)
+    for name in VALID:
+        assert f'id="{name}-error"' in page
+    assert portal.accounts() == []
+
+
+def test_html_in_fields_is_escaped_on_the_confirmation_screen(portal):
+    response = portal.post("/account/register", {
+        **VALID, "business_name": "<script>alert(1)</script>", "action": "next"})
+    raw = response.get_data(as_text=True)
+    assert "<script>alert(1)</script>" not in raw
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in raw
+
+
+def test_second_application_with_same_business_and_email_mails_the_owner(portal):
+    first = portal.apply_and_read_mail()
+    response = portal.apply(email="APPLICANT@example.com")
+    assert response.status_code == 302  # the same answer as a new application
+    assert len(portal.accounts()) == 1
+    mail = portal.wait_mails(2)[1]
+    assert mail.subject == "有人以您的資料再次申請帳號"
+    assert first["account_id"] in mail.text
+    assert mail.recipients == ["applicant@example.com"]
+
+
+def test_other_email_of_same_business_gets_its_own_account(portal):
+    portal.apply_and_read_mail()
+    portal.apply_and_read_mail(email="second@example.com")
+    assert len(portal.accounts()) == 2
