@@ -22,6 +22,7 @@ test: $(STAMP)  ## Run the whole test suite (SQLite; PostgreSQL too with INDUSTR
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 
 catalogs: $(STAMP)  ## Re-extract and compile the translation catalogs
 	$(BIN)/pybabel extract -F babel.cfg -k _l -k _ -k lazy_gettext -o flask_industry_auth/translations/industry_auth.pot .

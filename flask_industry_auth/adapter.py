@@ -32,8 +32,14 @@ class AccountAdapter:
     def password_identifiers(self, account: Any) -> tuple[str, ...]:
         """Words a password of ``account`` may not contain (ASVS 6.2.11)."""
         local_part = (account.email or "").split("@")[0]
-        return (account.business_id, account.account_id, account.business_name,
-                account.responsible_person, account.contact_person, local_part)
+        return (
+            account.business_id,
+            account.account_id,
+            account.business_name,
+            account.responsible_person,
+            account.contact_person,
+            local_part,
+        )
 
     def is_safe_redirect(self, target: str | None) -> bool:
         """Only same-origin paths: ``/x`` but not ``//evil``, ``/\\evil`` or ``https://…``."""

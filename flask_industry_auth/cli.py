@@ -28,11 +28,16 @@ def show(business_id: str, account_id: str) -> None:
     """Print an account's state, type and failed-login count."""
     account = _account_or_exit(business_id, account_id)
     rows = [
-        ("account_id", account.account_id), ("business_id", account.business_id),
-        ("business_name", account.business_name), ("state", account.state),
-        ("type", account.account_type), ("failed_logins", account.failed_logins),
-        ("locked_until", account.locked_until or "-"), ("email", account.email),
-        ("created_at", account.created_at), ("last_login_at", account.last_login_at or "-"),
+        ("account_id", account.account_id),
+        ("business_id", account.business_id),
+        ("business_name", account.business_name),
+        ("state", account.state),
+        ("type", account.account_type),
+        ("failed_logins", account.failed_logins),
+        ("locked_until", account.locked_until or "-"),
+        ("email", account.email),
+        ("created_at", account.created_at),
+        ("last_login_at", account.last_login_at or "-"),
     ]
     for key, value in rows:
         click.echo(f"{key:14} {value}")
@@ -61,8 +66,12 @@ def states() -> None:
 
 
 @cli.command("deliver-mail")
-@click.option("--now", "include_deferred", is_flag=True,
-              help="Also retry mail that is waiting out a back-off.")
+@click.option(
+    "--now",
+    "include_deferred",
+    is_flag=True,
+    help="Also retry mail that is waiting out a back-off.",
+)
 def deliver_mail(include_deferred: bool) -> None:
     """Send the mail waiting in the outbox."""
     from .mail import deliver_due

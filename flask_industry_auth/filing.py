@@ -46,8 +46,9 @@ def electronic_filing_required(view):
         if account is None:
             return current_app.login_manager.unauthorized()
         if not account.can_file_electronically:
-            return render_template("industry_auth/filing_refused.html", account=account,
-                                   **template_context()), 403
+            return render_template(
+                "industry_auth/filing_refused.html", account=account, **template_context()
+            ), 403
         return view(*args, **kwargs)
 
     return wrapper

@@ -57,8 +57,12 @@ def _required():
 def _text(label, max_length, autocomplete, *extra):
     return StringField(
         label,
-        validators=[_required(), Length(max=max_length, message=_l(
-            "Use at most %(max)d characters.")), _printable, *extra],
+        validators=[
+            _required(),
+            Length(max=max_length, message=_l("Use at most %(max)d characters.")),
+            _printable,
+            *extra,
+        ],
         filters=[_clean],
         render_kw={"autocomplete": autocomplete},
     )
@@ -66,8 +70,9 @@ def _text(label, max_length, autocomplete, *extra):
 
 def _password(label, autocomplete, *extra):
     # No strip filter: spaces are part of a passphrase. The policy counts code points.
-    return PasswordField(label, validators=[_required(), *extra],
-                         render_kw={"autocomplete": autocomplete})
+    return PasswordField(
+        label, validators=[_required(), *extra], render_kw={"autocomplete": autocomplete}
+    )
 
 
 class ApplicantFieldsMixin:
@@ -86,8 +91,15 @@ class RegistrationForm(ApplicantFieldsMixin, BaseForm):
 
     business_id = _text(_l("Unified business number"), 8, "off", _business_id)
 
-    field_order = ("business_name", "business_id", "responsible_person", "contact_person",
-                   "phone", "address", "email")
+    field_order = (
+        "business_name",
+        "business_id",
+        "responsible_person",
+        "contact_person",
+        "phone",
+        "address",
+        "email",
+    )
 
     def ordered_fields(self):
         return [self[name] for name in self.field_order]
@@ -101,8 +113,14 @@ class ProfileForm(ApplicantFieldsMixin, BaseForm):
         render_kw={"autocomplete": "current-password"},
     )
 
-    field_order = ("business_name", "responsible_person", "contact_person", "phone",
-                   "address", "email")
+    field_order = (
+        "business_name",
+        "responsible_person",
+        "contact_person",
+        "phone",
+        "address",
+        "email",
+    )
 
     def ordered_fields(self):
         return [self[name] for name in self.field_order]
@@ -111,18 +129,30 @@ class ProfileForm(ApplicantFieldsMixin, BaseForm):
 class LoginForm(BaseForm):
     """非憑證帳號登入: 統一編號 + 電子身分帳號 + 密碼."""
 
-    business_id = StringField(_l("Unified business number"), validators=[_required()],
-                              filters=[_clean], render_kw={"autocomplete": "organization"})
-    account_id = StringField(_l("Account ID"), validators=[_required()], filters=[_clean],
-                             render_kw={"autocomplete": "username"})
+    business_id = StringField(
+        _l("Unified business number"),
+        validators=[_required()],
+        filters=[_clean],
+        render_kw={"autocomplete": "organization"},
+    )
+    account_id = StringField(
+        _l("Account ID"),
+        validators=[_required()],
+        filters=[_clean],
+        render_kw={"autocomplete": "username"},
+    )
     password = _password(_l("Password"), "current-password")
 
 
 class ForgotPasswordForm(BaseForm):
     """忘記密碼: the account id is enough."""
 
-    account_id = StringField(_l("Account ID"), validators=[_required()], filters=[_clean],
-                             render_kw={"autocomplete": "username"})
+    account_id = StringField(
+        _l("Account ID"),
+        validators=[_required()],
+        filters=[_clean],
+        render_kw={"autocomplete": "username"},
+    )
 
 
 class ResendActivationForm(BaseForm):
@@ -138,7 +168,8 @@ class ChangePasswordForm(BaseForm):
     old_password = _password(_l("Old password"), "current-password")
     new_password = _password(_l("New password"), "new-password")
     confirm_password = _password(
-        _l("Confirm new password"), "new-password",
+        _l("Confirm new password"),
+        "new-password",
         EqualTo("new_password", message=_l("The two new passwords do not match.")),
     )
 

@@ -19,8 +19,9 @@ DOMAIN = "industry_auth"
 #: Session key holding the applicant's chosen locale.
 LOCALE_SESSION_KEY = "_industry_auth_locale"
 
-_domain = flask_babel.Domain(translation_directories=[str(resource_dir("translations"))],
-                             domain=DOMAIN)
+_domain = flask_babel.Domain(
+    translation_directories=[str(resource_dir("translations"))], domain=DOMAIN
+)
 
 
 def _translate(string: str) -> str:

@@ -158,11 +158,13 @@ class Lifecycle:
         try:
             self.machine.events[event].trigger(account)
         except MachineError as exc:
-            record(account, event=event, from_state=before, to_state=before,
-                   outcome="refused", **audit)
+            record(
+                account, event=event, from_state=before, to_state=before, outcome="refused", **audit
+            )
             raise IllegalTransition(event, before) from exc
-        record(account, event=event, from_state=before, to_state=account.state,
-               outcome="ok", **audit)
+        record(
+            account, event=event, from_state=before, to_state=account.state, outcome="ok", **audit
+        )
         return account.state
 
     def to_mermaid(self) -> str:

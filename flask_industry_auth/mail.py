@@ -38,9 +38,9 @@ def _fernet() -> Fernet:
     secret = current_app.config.get("SECRET_KEY")
     if not secret:
         raise RuntimeError("flask_industry_auth needs SECRET_KEY to encrypt queued mail")
-    key = HKDF(algorithm=hashes.SHA256(), length=32, salt=None,
-               info=b"flask_industry_auth outbox").derive(
-        secret.encode() if isinstance(secret, str) else secret)
+    key = HKDF(
+        algorithm=hashes.SHA256(), length=32, salt=None, info=b"flask_industry_auth outbox"
+    ).derive(secret.encode() if isinstance(secret, str) else secret)
     return Fernet(base64.urlsafe_b64encode(key))
 
 
@@ -61,8 +61,11 @@ def queue_mail(kind: str, account: Any, *, recipient: str | None = None, **conte
     subject, text, html = render_mail(kind, account.locale, account=account, **context)
     body = _fernet().encrypt(json.dumps({"text": text, "html": html}).encode())
     row = state.models.OutboxMail(
-        account_pk=account.id, kind=kind, recipient=recipient or account.email,
-        subject=subject[:200], body=body,
+        account_pk=account.id,
+        kind=kind,
+        recipient=recipient or account.email,
+        subject=subject[:200],
+        body=body,
     )
     state.db.session.add(row)
     state.db.session.info.setdefault(_SESSION_KEY, []).append(row)
@@ -149,8 +152,10 @@ def deliver_due(limit: int = 100, *, include_deferred: bool = False) -> dict[str
     mail_state = current_app.extensions["mail"]
     sender = current_app.config["INDUSTRY_AUTH_MAIL_SENDER"] or mail_state.default_sender
     due_ids = state.db.session.scalars(
-        sa.select(outbox.c.id).where(_due(outbox, utcnow(), include_deferred))
-        .order_by(outbox.c.id).limit(limit)
+        sa.select(outbox.c.id)
+        .where(_due(outbox, utcnow(), include_deferred))
+        .order_by(outbox.c.id)
+        .limit(limit)
     ).all()
     for row_id in due_ids:
         if not _claim(row_id, include_deferred):
@@ -158,8 +163,13 @@ def deliver_due(limit: int = 100, *, include_deferred: bool = False) -> dict[str
         row = state.db.session.get(state.models.OutboxMail, row_id)
         try:
             parts = json.loads(_fernet().decrypt(row.body))
-            message = Message(subject=row.subject, recipients=[row.recipient],
-                              body=parts["text"], html=parts["html"], sender=sender)
+            message = Message(
+                subject=row.subject,
+                recipients=[row.recipient],
+                body=parts["text"],
+                html=parts["html"],
+                sender=sender,
+            )
             with _Connection(mail_state) as connection:
                 connection.send(message)
         except (OSError, smtplib.SMTPException, InvalidToken) as exc:
@@ -177,8 +187,12 @@ def _failed(row, exc: Exception) -> str:
     row.last_error = f"{type(exc).__name__}: {exc}"[:300]
     if row.attempts >= max_attempts or isinstance(exc, InvalidToken):
         row.status = "failed"
-        log.error("flask_industry_auth: mail %s to %s failed for good: %s",
-                  row.id, row.recipient, row.last_error)
+        log.error(
+            "flask_industry_auth: mail %s to %s failed for good: %s",
+            row.id,
+            row.recipient,
+            row.last_error,
+        )
         return "failed"
     # 30 s, 1 min, 2 min, ... capped at one hour.
     delay = min(30 * 2 ** (row.attempts - 1), 3600)

@@ -193,7 +193,9 @@ def build_models(db) -> SimpleNamespace:
         __table_args__ = (sa.Index("ix_industry_auth_outbox_due", "status", "next_attempt_at"),)
 
     models = SimpleNamespace(
-        Account=Account, PasswordHistory=PasswordHistory, AuditEvent=AuditEvent,
+        Account=Account,
+        PasswordHistory=PasswordHistory,
+        AuditEvent=AuditEvent,
         OutboxMail=OutboxMail,
         tables=[m.__table__ for m in (Account, PasswordHistory, AuditEvent, OutboxMail)],
     )

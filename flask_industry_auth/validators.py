@@ -65,8 +65,11 @@ def format_phone(e164: str, extension: str | None = None) -> str:
         number = phonenumbers.parse(e164, "TW")
     except phonenumbers.NumberParseException:
         return e164
-    fmt = (phonenumbers.PhoneNumberFormat.NATIONAL if number.country_code == 886
-           else phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+    fmt = (
+        phonenumbers.PhoneNumberFormat.NATIONAL
+        if number.country_code == 886
+        else phonenumbers.PhoneNumberFormat.INTERNATIONAL
+    )
     shown = phonenumbers.format_number(number, fmt)
     return f"{shown} #{extension}" if extension else shown
 

@@ -29,9 +29,11 @@ from .rendering import template_context
 from .resources import resource_dir
 
 blueprint = Blueprint(
-    "industry_auth", __name__,
+    "industry_auth",
+    __name__,
     template_folder=str(resource_dir("templates")),
-    static_folder="static", static_url_path="/static",
+    static_folder="static",
+    static_url_path="/static",
 )
 
 #: Session key holding an activation token moved out of the URL.
@@ -39,10 +41,15 @@ ACTIVATION_TOKEN_KEY = "_industry_auth_activation_token"  # noqa: S105 (a key na
 #: What stands in the activation URL once the token has moved into the session.
 TOKEN_IN_SESSION = "confirm"  # noqa: S105 (a placeholder, not a secret)
 #: Endpoints reachable while a password change is forced.
-_ALLOWED_DURING_FORCED_CHANGE = frozenset({
-    "industry_auth.change_password", "industry_auth.logout", "industry_auth.set_language",
-    "industry_auth.static", "static",
-})
+_ALLOWED_DURING_FORCED_CHANGE = frozenset(
+    {
+        "industry_auth.change_password",
+        "industry_auth.logout",
+        "industry_auth.set_language",
+        "industry_auth.static",
+        "static",
+    }
+)
 
 blueprint.context_processor(template_context)
 
@@ -78,6 +85,7 @@ def _error(error):
 
 # -- 申請 (apply) ---------------------------------------------------------------------
 
+
 @blueprint.route("/register", methods=["GET", "POST"])
 def register():
     """Application form → confirmation screen → 申請帳號. Stateless: the confirmation screen
@@ -95,10 +103,15 @@ def register():
 def _application(form) -> registration.Application:
     phone, ext = form.parsed_phone
     return registration.Application(
-        business_name=form.business_name.data, business_id=form.business_id.data,
+        business_name=form.business_name.data,
+        business_id=form.business_id.data,
         responsible_person=form.responsible_person.data,
-        contact_person=form.contact_person.data, phone=phone, phone_ext=ext,
-        address=form.address.data, email=form.email.data, locale=current_locale(),
+        contact_person=form.contact_person.data,
+        phone=phone,
+        phone_ext=ext,
+        address=form.address.data,
+        email=form.email.data,
+        locale=current_locale(),
     )
 
 
@@ -108,6 +121,7 @@ def register_done():
 
 
 # -- 啟動帳號 (activate) ----------------------------------------------------------------
+
 
 @blueprint.route("/activate/<token>", methods=["GET", "POST"])
 def activate(token: str):
@@ -145,6 +159,7 @@ def resend_activation():
 
 # -- 登入 / 登出 (log in, log out) --------------------------------------------------------
 
+
 @blueprint.route("/login", methods=["GET", "POST"])
 def login():
     form = forms.LoginForm()
@@ -158,11 +173,18 @@ def login():
             if result.account.must_change_password:
                 return redirect(url_for(".change_password"))
             return redirect(_next_url())
-        failure = (_("This account has not been activated yet. Open the activation link in "
-                     "the mail we sent you.") if result.reason == "not_activated"
-                   else _("Login failed: check the unified business number, account ID and "
-                          "password. After several failures the account is locked for a "
-                          "while."))
+        failure = (
+            _(
+                "This account has not been activated yet. Open the activation link in "
+                "the mail we sent you."
+            )
+            if result.reason == "not_activated"
+            else _(
+                "Login failed: check the unified business number, account ID and "
+                "password. After several failures the account is locked for a "
+                "while."
+            )
+        )
     return render_template("industry_auth/login.html", form=form, failure=failure)
 
 
@@ -196,6 +218,7 @@ def logout():
 
 # -- 忘記密碼 (forgot password) ---------------------------------------------------------
 
+
 @blueprint.route("/forgot-password", methods=["GET", "POST"])
 def forgot_password():
     form = forms.ForgotPasswordForm()
@@ -206,6 +229,7 @@ def forgot_password():
 
 
 # -- 申請人管理功能 (applicant management) -------------------------------------------------
+
 
 @blueprint.route("/")
 @account_required
@@ -221,30 +245,48 @@ def profile():
         # 清除 without JavaScript: the same page with every field empty.
         form = forms.ProfileForm(formdata=None)
         return render_template("industry_auth/profile.html", form=form, account=account)
-    form = forms.ProfileForm(data=None if request.method == "POST" else {
-        "business_name": account.business_name, "responsible_person": account.responsible_person,
-        "contact_person": account.contact_person, "phone": account.phone_display,
-        "address": account.address, "email": account.email,
-    })
+    form = forms.ProfileForm(
+        data=None
+        if request.method == "POST"
+        else {
+            "business_name": account.business_name,
+            "responsible_person": account.responsible_person,
+            "contact_person": account.contact_person,
+            "phone": account.phone_display,
+            "address": account.address,
+            "email": account.email,
+        }
+    )
     if form.validate_on_submit():
         phone, ext = form.parsed_phone
         change = profile_flow.ProfileChange(
             business_name=form.business_name.data,
             responsible_person=form.responsible_person.data,
-            contact_person=form.contact_person.data, phone=phone, phone_ext=ext,
-            address=form.address.data, email=form.email.data,
+            contact_person=form.contact_person.data,
+            phone=phone,
+            phone_ext=ext,
+            address=form.address.data,
+            email=form.email.data,
         )
         problems = profile_flow.update_profile(account, change, form.current_password.data)
         if not problems:
             flash(_("Your basic data has been saved."), "success")
             return redirect(url_for(".profile"))
-        _field_errors(form, problems, {
-            "password_required": ("current_password", _(
-                "Enter your current password to change the email address.")),
-            "wrong_password": ("current_password", _("The current password is not correct.")),
-            "email_taken": ("email", _(
-                "Another account of this business already uses this email address.")),
-        })
+        _field_errors(
+            form,
+            problems,
+            {
+                "password_required": (
+                    "current_password",
+                    _("Enter your current password to change the email address."),
+                ),
+                "wrong_password": ("current_password", _("The current password is not correct.")),
+                "email_taken": (
+                    "email",
+                    _("Another account of this business already uses this email address."),
+                ),
+            },
+        )
     return render_template("industry_auth/profile.html", form=form, account=account)
 
 
@@ -253,8 +295,9 @@ def profile():
 def change_password():
     account = current_account()
     if account.is_certificate_account:
-        return render_template("industry_auth/change_password.html", form=None,
-                               account=account, forced=False)
+        return render_template(
+            "industry_auth/change_password.html", form=None, account=account, forced=False
+        )
     forced = account.must_change_password
     form_class = forms.ForcedChangePasswordForm if forced else forms.ChangePasswordForm
     if request.method == "POST" and request.form.get("action") == "clear":
@@ -263,32 +306,43 @@ def change_password():
         form = form_class()
         if form.validate_on_submit():
             old = None if forced else form.old_password.data
-            problems = profile_flow.change_password(account, old, form.new_password.data,
-                                               forced=forced)
+            problems = profile_flow.change_password(
+                account, old, form.new_password.data, forced=forced
+            )
             if not problems:
                 login_user(account)  # the flow ended every session; keep this one
                 flash(_("Your password has been changed."), "success")
                 return redirect(url_for(current_app.config["INDUSTRY_AUTH_HOME_ENDPOINT"]))
             _field_errors(form, problems, _password_messages())
-    return render_template("industry_auth/change_password.html", form=form, account=account,
-                           forced=forced)
+    return render_template(
+        "industry_auth/change_password.html", form=form, account=account, forced=forced
+    )
 
 
 def _password_messages() -> dict[str, tuple[str, str]]:
     config = current_app.config
     return {
         "wrong_old_password": ("old_password", _("The old password is not correct.")),
-        "too_short": ("new_password", _("Use at least %(min)d characters.",
-                                        min=config["INDUSTRY_AUTH_PASSWORD_MIN_LENGTH"])),
-        "too_long": ("new_password", _("Use at most %(max)d characters.",
-                                       max=config["INDUSTRY_AUTH_PASSWORD_MAX_LENGTH"])),
+        "too_short": (
+            "new_password",
+            _("Use at least %(min)d characters.", min=config["INDUSTRY_AUTH_PASSWORD_MIN_LENGTH"]),
+        ),
+        "too_long": (
+            "new_password",
+            _("Use at most %(max)d characters.", max=config["INDUSTRY_AUTH_PASSWORD_MAX_LENGTH"]),
+        ),
         "common": ("new_password", _("This password is too common. Choose another.")),
-        "contains_identifier": ("new_password", _(
-            "The password must not contain your business number, account ID, names or "
-            "email.")),
-        "reused": ("new_password", _(
-            "The new password must differ from your last %(n)d passwords.",
-            n=config["INDUSTRY_AUTH_PASSWORD_HISTORY"])),
+        "contains_identifier": (
+            "new_password",
+            _("The password must not contain your business number, account ID, names or email."),
+        ),
+        "reused": (
+            "new_password",
+            _(
+                "The new password must differ from your last %(n)d passwords.",
+                n=config["INDUSTRY_AUTH_PASSWORD_HISTORY"],
+            ),
+        ),
     }
 
 

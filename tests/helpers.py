@@ -90,8 +90,9 @@ class Portal:
 
     def login(self, business_id: str, account_id: str, password: str, next_url: str = ""):
         url = "/account/login" + (f"?next={next_url}" if next_url else "")
-        return self.post(url, {"business_id": business_id, "account_id": account_id,
-                               "password": password})
+        return self.post(
+            url, {"business_id": business_id, "account_id": account_id, "password": password}
+        )
 
     def logout(self):
         return self.post("/account/logout")

@@ -50,8 +50,9 @@ def test_expired_link_shows_a_clear_page_and_a_way_to_a_fresh_mail(portal, time_
     assert "此啟用連結已過期" in text_of(response)
     assert portal.account(details["account_id"]).state == "requested"
 
-    again = portal.post("/account/activate-again", {"business_id": VALID["business_id"],
-                                                    "email": VALID["email"]})
+    again = portal.post(
+        "/account/activate-again", {"business_id": VALID["business_id"], "email": VALID["email"]}
+    )
     assert "新的啟用信件已寄出" in text_of(again)
     fresh = activation_details(portal.wait_mails(2)[1])
     assert fresh["account_id"] == details["account_id"]
@@ -68,10 +69,13 @@ def test_resend_answers_the_same_for_unknown_and_activated_accounts(portal):
     details = portal.apply_and_read_mail()
     portal.activate(details["link"])
     answers = set()
-    for business_id, email in [(VALID["business_id"], VALID["email"]),
-                               ("22099131", "nobody@example.com")]:
-        response = portal.post("/account/activate-again", {"business_id": business_id,
-                                                           "email": email})
+    for business_id, email in [
+        (VALID["business_id"], VALID["email"]),
+        ("22099131", "nobody@example.com"),
+    ]:
+        response = portal.post(
+            "/account/activate-again", {"business_id": business_id, "email": email}
+        )
         answers.add(text_of(response).split('name="csrf_token"')[0])
     assert len(answers) == 1
     assert len(portal.smtp.mails) == 1

@@ -48,10 +48,12 @@ def test_link_comes_from_configuration_not_the_host_header(portal):
     from tests.helpers import VALID
 
     # The attacker's request carries a valid session, only the Host differs.
-    portal.client.set_cookie("session", portal.client.get_cookie("session").value,
-                             domain="evil.example")
+    portal.client.set_cookie(
+        "session", portal.client.get_cookie("session").value, domain="evil.example"
+    )
     response = portal.client.post(
-        "/account/register", data={**VALID, "action": "apply", "csrf_token": csrf},
+        "/account/register",
+        data={**VALID, "action": "apply", "csrf_token": csrf},
         headers={"Host": "evil.example", "X-Forwarded-Host": "evil.example"},
     )
     assert response.status_code == 302

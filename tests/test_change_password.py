@@ -31,18 +31,22 @@ def test_the_form_has_the_manuals_fields(portal, account):
     assert 'autocomplete="current-password"' in page and 'autocomplete="new-password"' in page
 
 
-@pytest.mark.parametrize(("old", "new", "confirm", "message"), [
-    ("wrong old password", NEW, None, "舊密碼不正確"),
-    (OWN_PASSWORD, NEW, NEW + "x", "兩次輸入的新密碼不一致"),
-    (OWN_PASSWORD, "short pw", None, "請至少使用 12 個字元"),
-    (OWN_PASSWORD, "x" * 257, None, "請最多使用 256 個字元"),
-    (OWN_PASSWORD, "password1234", None, "此密碼太常見"),
-    (OWN_PASSWORD, "qwertyuiop123", None, "此密碼太常見"),
-    (OWN_PASSWORD, "my company 04595257!", None, "密碼不得包含您的統一編號"),
-    (OWN_PASSWORD, OWN_PASSWORD, None, "新密碼不得與前 3 次使用過的密碼相同"),
-])
-def test_each_problem_gets_a_clear_message_and_changes_nothing(portal, account, old, new,
-                                                               confirm, message):
+@pytest.mark.parametrize(
+    ("old", "new", "confirm", "message"),
+    [
+        ("wrong old password", NEW, None, "舊密碼不正確"),
+        (OWN_PASSWORD, NEW, NEW + "x", "兩次輸入的新密碼不一致"),
+        (OWN_PASSWORD, "short pw", None, "請至少使用 12 個字元"),
+        (OWN_PASSWORD, "x" * 257, None, "請最多使用 256 個字元"),
+        (OWN_PASSWORD, "password1234", None, "此密碼太常見"),
+        (OWN_PASSWORD, "qwertyuiop123", None, "此密碼太常見"),
+        (OWN_PASSWORD, "my company 04595257!", None, "密碼不得包含您的統一編號"),
+        (OWN_PASSWORD, OWN_PASSWORD, None, "新密碼不得與前 3 次使用過的密碼相同"),
+    ],
+)
+def test_each_problem_gets_a_clear_message_and_changes_nothing(
+    portal, account, old, new, confirm, message
+):
     response = _change(portal, old, new, confirm)
     assert response.status_code == 200
     assert message in text_of(response)
@@ -81,9 +85,15 @@ def test_success_ends_other_sessions_and_mails_a_notice(portal, account, app, sm
 
 
 def test_clear_empties_the_fields(portal, account):
-    response = portal.post("/account/change-password",
-                           {"old_password": OWN_PASSWORD, "new_password": NEW,
-                            "confirm_password": NEW, "action": "clear"})
+    response = portal.post(
+        "/account/change-password",
+        {
+            "old_password": OWN_PASSWORD,
+            "new_password": NEW,
+            "confirm_password": NEW,
+            "action": "clear",
+        },
+    )
     assert response.status_code == 200
     assert OWN_PASSWORD not in text_of(response) and NEW not in text_of(response)
     _unchanged(portal, account)

@@ -36,10 +36,13 @@ def test_unlock(app, portal, account):
     assert portal.account(account["account_id"]).state == "locked"
     result = _run(app, "unlock", VALID["business_id"], account["account_id"])
     assert result.exit_code == 0 and "activated" in result.output
-    assert portal.login(VALID["business_id"], account["account_id"], OWN_PASSWORD).status_code == 302
+    assert (
+        portal.login(VALID["business_id"], account["account_id"], OWN_PASSWORD).status_code == 302
+    )
     again = _run(app, "unlock", VALID["business_id"], account["account_id"])
-    assert again.exit_code != 0 and "cannot 'unlock' an account in state 'activated'" in \
-        again.output
+    assert (
+        again.exit_code != 0 and "cannot 'unlock' an account in state 'activated'" in again.output
+    )
 
 
 def test_states_prints_mermaid(app):

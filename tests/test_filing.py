@@ -46,8 +46,9 @@ def test_certificate_accounts_may_after_a_certificate_login(make, smtp):
     details = portal.active_account()
     with app.app_context():
         Account = auth.account_model
-        account = db.session.scalar(db.select(Account).where(
-            Account.account_id == details["account_id"]))
+        account = db.session.scalar(
+            db.select(Account).where(Account.account_id == details["account_id"])
+        )
         account.account_type = BUSINESS_CERTIFICATE
         db.session.commit()
     # Same certificate account, but this session logged in with a password: paper only.

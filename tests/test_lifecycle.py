@@ -3,7 +3,7 @@
 import pytest
 
 from flask_industry_auth import IllegalTransition, Lifecycle
-from flask_industry_auth.lifecycle import STATES, TRANSITIONS
+from flask_industry_auth.lifecycle import STATES
 from tests.helpers import OWN_PASSWORD, VALID, text_of
 from tests.hostapp import auth, db
 
@@ -25,8 +25,8 @@ def test_no_auto_transitions_back_door():
 def test_one_machine_per_app_shared_by_all_accounts(app):
     with app.app_context():
         lifecycle = auth.get_lifecycle()
-        a, b = auth.account_model(state="requested"), auth.account_model(state="requested")
-        assert not hasattr(a, "trigger")  # accounts are not machine models
+        account = auth.account_model(state="requested")
+        assert not hasattr(account, "trigger")  # accounts are not machine models
         assert lifecycle.machine.models == []
 
 
@@ -36,17 +36,20 @@ def _stored_account(portal, app):
     with app.app_context():
         Account = auth.account_model
         return details, db.session.scalar(
-            db.select(Account).where(Account.account_id == details["account_id"]))
+            db.select(Account).where(Account.account_id == details["account_id"])
+        )
 
 
 def test_illegal_transition_is_refused_with_a_clear_error_and_not_applied(portal, app):
     details, _ = _stored_account(portal, app)
     with app.app_context():
         Account = auth.account_model
-        account = db.session.scalar(db.select(Account).where(
-            Account.account_id == details["account_id"]))
-        with pytest.raises(IllegalTransition, match="cannot 'activate' an account in state "
-                                                    "'activated'"):
+        account = db.session.scalar(
+            db.select(Account).where(Account.account_id == details["account_id"])
+        )
+        with pytest.raises(
+            IllegalTransition, match="cannot 'activate' an account in state 'activated'"
+        ):
             auth.get_lifecycle().fire(account, "activate")
         assert account.state == "activated"
         with pytest.raises(IllegalTransition, match="unknown event 'to_locked'"):
@@ -59,8 +62,9 @@ def test_transitions_are_audited(portal, app):
     details, _ = _stored_account(portal, app)
     with app.app_context():
         Audit = auth.models.AuditEvent
-        rows = db.session.scalars(db.select(Audit).where(
-            Audit.account_id == details["account_id"]).order_by(Audit.id)).all()
+        rows = db.session.scalars(
+            db.select(Audit).where(Audit.account_id == details["account_id"]).order_by(Audit.id)
+        ).all()
         events = [(r.event, r.from_state, r.to_state, r.outcome) for r in rows]
     assert ("apply", None, "requested", "ok") in events
     assert ("activate", "requested", "activated", "ok") in events
@@ -86,8 +90,9 @@ def test_a_host_adds_a_state_and_transitions(suspendable, smtp):
     portal.logout()
     with suspendable.app_context():
         Account = auth.account_model
-        account = db.session.scalar(db.select(Account).where(
-            Account.account_id == details["account_id"]))
+        account = db.session.scalar(
+            db.select(Account).where(Account.account_id == details["account_id"])
+        )
         auth.get_lifecycle().fire(account, "suspend", actor="ops")
         db.session.commit()
         pk = account.id

@@ -18,7 +18,7 @@ def _warning(response) -> str:
     page = text_of(response)
     assert response.status_code == 200
     start = page.index('class="ia-alert"')
-    return page[start: page.index("</div>", start)]
+    return page[start : page.index("</div>", start)]
 
 
 def test_success_leads_home(portal, account):
@@ -94,23 +94,36 @@ def test_lockout_after_five_failures_and_unlock_after_the_period(portal, account
 def test_success_resets_the_counter(portal, account):
     for _ in range(4):
         portal.login(VALID["business_id"], account["account_id"], "wrong password!!")
-    assert portal.login(VALID["business_id"], account["account_id"], OWN_PASSWORD).status_code == 302
+    assert (
+        portal.login(VALID["business_id"], account["account_id"], OWN_PASSWORD).status_code == 302
+    )
     assert portal.account(account["account_id"]).failed_logins == 0
 
 
-@pytest.mark.parametrize("target", [
-    "//evil.example", "https://evil.example", "/\\evil.example", "javascript:alert(1)",
-    "%2F%2Fevil.example", "/%0d%0aSet-Cookie:x=1", "http:/evil.example", "\\\\evil.example",
-])
+@pytest.mark.parametrize(
+    "target",
+    [
+        "//evil.example",
+        "https://evil.example",
+        "/\\evil.example",
+        "javascript:alert(1)",
+        "%2F%2Fevil.example",
+        "/%0d%0aSet-Cookie:x=1",
+        "http:/evil.example",
+        "\\\\evil.example",
+    ],
+)
 def test_next_redirects_only_to_same_origin_paths(portal, account, target):
-    response = portal.login(VALID["business_id"], account["account_id"], OWN_PASSWORD,
-                            next_url=target)
+    response = portal.login(
+        VALID["business_id"], account["account_id"], OWN_PASSWORD, next_url=target
+    )
     assert response.headers["Location"] == "/account/"
 
 
 def test_next_to_a_local_path_is_followed(portal, account):
-    response = portal.login(VALID["business_id"], account["account_id"], OWN_PASSWORD,
-                            next_url="/host-page")
+    response = portal.login(
+        VALID["business_id"], account["account_id"], OWN_PASSWORD, next_url="/host-page"
+    )
     assert response.headers["Location"] == "/host-page"
 
 
@@ -127,8 +140,9 @@ def test_audit_records_success_and_failure_without_secrets(portal, account, app)
 
     with app.app_context():
         Audit = auth.models.AuditEvent
-        rows = db.session.scalars(db.select(Audit).where(Audit.event == "login")
-                                  .order_by(Audit.id)).all()
+        rows = db.session.scalars(
+            db.select(Audit).where(Audit.event == "login").order_by(Audit.id)
+        ).all()
         outcomes = [r.outcome for r in rows]
         assert outcomes[-2:] == ["wrong_password", "ok"]
         assert all(r.client_ip == "127.0.0.1" for r in rows)

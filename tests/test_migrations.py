@@ -14,8 +14,12 @@ from flask_industry_auth.migrate import (
 )
 from tests.hostapp import auth, db, make_app
 
-TABLES = {"industry_auth_account", "industry_auth_password_history", "industry_auth_audit",
-          "industry_auth_outbox"}
+TABLES = {
+    "industry_auth_account",
+    "industry_auth_password_history",
+    "industry_auth_audit",
+    "industry_auth_outbox",
+}
 
 
 def test_upgrade_from_empty_matches_the_models_and_downgrade_removes_all(database_url, smtp):
@@ -30,7 +34,8 @@ def test_upgrade_from_empty_matches_the_models_and_downgrade_removes_all(databas
             assert names >= TABLES | {VERSION_TABLE}
             with db.engine.connect() as connection:
                 context = MigrationContext.configure(
-                    connection, opts={"compare_type": True, "version_table": VERSION_TABLE})
+                    connection, opts={"compare_type": True, "version_table": VERSION_TABLE}
+                )
                 assert compare_metadata(context, target_metadata()) == []
             downgrade()
             assert not set(sa.inspect(db.engine).get_table_names()) & TABLES

@@ -17,12 +17,17 @@ def test_every_page_extends_the_host_layout(make, tmp_path):
     (tmp_path / "host").mkdir()
     (tmp_path / "host" / "base.html").write_text(
         "<html><body><header>HOST HEADER</header>{% block content %}{% endblock %}"
-        "<title>{% block title %}{% endblock %}</title></body></html>")
+        "<title>{% block title %}{% endblock %}</title></body></html>"
+    )
     app = make(INDUSTRY_AUTH_BASE_TEMPLATE="host/base.html")
     app.template_folder = str(tmp_path)
     client = app.test_client()
-    for path in ("/account/login", "/account/register", "/account/forgot-password",
-                 "/account/activate-again"):
+    for path in (
+        "/account/login",
+        "/account/register",
+        "/account/forgot-password",
+        "/account/activate-again",
+    ):
         page = text_of(client.get(path))
         assert "HOST HEADER" in page, path
 
@@ -31,7 +36,8 @@ def test_a_host_overrides_one_page(make, tmp_path):
     (tmp_path / "industry_auth").mkdir()
     (tmp_path / "industry_auth" / "forgot_password.html").write_text(
         '{% extends "industry_auth/_layout.html" %}'
-        "{% block page_title %}AGENCY FORGOT PAGE{% endblock %}")
+        "{% block page_title %}AGENCY FORGOT PAGE{% endblock %}"
+    )
     app = make()
     app.template_folder = str(tmp_path)
     client = app.test_client()
@@ -47,8 +53,9 @@ def test_url_prefix_is_configurable(make):
 
 def test_two_apps_in_one_process(make, smtp, tmp_path):
     first = make()
-    second = make_app(f"sqlite:///{tmp_path / 'second.sqlite'}", smtp.port,
-                      INDUSTRY_AUTH_MAX_FAILED_LOGINS=3)
+    second = make_app(
+        f"sqlite:///{tmp_path / 'second.sqlite'}", smtp.port, INDUSTRY_AUTH_MAX_FAILED_LOGINS=3
+    )
     with second.app_context():
         db.create_all()
     try:
@@ -88,8 +95,11 @@ def test_the_hosts_login_manager_and_user_loader_keep_working(database_url, smtp
             self.id = user_id
 
     host = Flask("withlogin")
-    host.config.update(SECRET_KEY="x", SQLALCHEMY_DATABASE_URI=database_url,
-                       INDUSTRY_AUTH_EXTERNAL_URL="https://portal.example.gov.tw")
+    host.config.update(
+        SECRET_KEY="x",
+        SQLALCHEMY_DATABASE_URI=database_url,
+        INDUSTRY_AUTH_EXTERNAL_URL="https://portal.example.gov.tw",
+    )
     manager = LoginManager(host)
     manager.login_view = "staff_login"
     manager.user_loader(lambda user_id: Staff(user_id) if user_id.startswith("staff-") else None)
@@ -117,25 +127,40 @@ def _post_routes(app):
 
 def test_csrf_routes_are_found(app):
     endpoints = {endpoint for endpoint, _ in _post_routes(app)}
-    assert {"industry_auth.register", "industry_auth.login", "industry_auth.logout",
-            "industry_auth.activate", "industry_auth.forgot_password",
-            "industry_auth.profile", "industry_auth.change_password"} <= endpoints
+    assert {
+        "industry_auth.register",
+        "industry_auth.login",
+        "industry_auth.logout",
+        "industry_auth.activate",
+        "industry_auth.forgot_password",
+        "industry_auth.profile",
+        "industry_auth.change_password",
+    } <= endpoints
 
 
 def test_every_post_needs_a_valid_csrf_token(portal, app):
     details = portal.active_account()  # logged in, so profile and password pages are live
     state = (portal.account(details["account_id"]).session_uniquifier, len(portal.accounts()))
-    form = {**VALID, "account_id": details["account_id"], "password": details["password"],
-            "old_password": details["password"], "new_password": "x" * 20,
-            "confirm_password": "x" * 20, "action": "apply", "locale": "en"}
+    form = {
+        **VALID,
+        "account_id": details["account_id"],
+        "password": details["password"],
+        "old_password": details["password"],
+        "new_password": "x" * 20,
+        "confirm_password": "x" * 20,
+        "action": "apply",
+        "locale": "en",
+    }
     for endpoint, path in _post_routes(app):
         for token in (None, "wrong-token"):
             data = dict(form) if token is None else {**form, "csrf_token": token}
             response = portal.client.post(path, data=data)
             assert response.status_code == 400, (endpoint, token)
             assert "表單已逾時或並非由本網站送出" in text_of(response)
-    assert (portal.account(details["account_id"]).session_uniquifier,
-            len(portal.accounts())) == state
+    assert (
+        portal.account(details["account_id"]).session_uniquifier,
+        len(portal.accounts()),
+    ) == state
     assert portal.client.get("/account/").status_code == 200  # still logged in
 
 
@@ -155,8 +180,10 @@ def test_traditional_chinese_by_default_english_on_request(portal):
 def test_shipped_catalogs_are_compiled_from_the_sources():
     for locale in ("zh_Hant_TW", "en"):
         folder = catalog_dir() / locale / "LC_MESSAGES"
-        with open(folder / "industry_auth.po", "rb") as po, \
-                open(folder / "industry_auth.mo", "rb") as mo:
+        with (
+            open(folder / "industry_auth.po", "rb") as po,
+            open(folder / "industry_auth.mo", "rb") as mo,
+        ):
             source, compiled = read_po(po), read_mo(mo)
         expected = {m.id: m.string for m in source if m.id and m.string}
         shipped = {m.id: m.string for m in compiled if m.id and m.string}

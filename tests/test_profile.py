@@ -7,8 +7,11 @@ import pytest
 from tests.helpers import OWN_PASSWORD, VALID, text_of
 
 CHANGED = {
-    "business_name": "經濟部測試二號股份有限公司", "responsible_person": "陳大文",
-    "contact_person": "張小美", "phone": "0912-345-678", "address": "新北市板橋區中山路一段1號",
+    "business_name": "經濟部測試二號股份有限公司",
+    "responsible_person": "陳大文",
+    "contact_person": "張小美",
+    "phone": "0912-345-678",
+    "address": "新北市板橋區中山路一段1號",
     "email": VALID["email"],
 }
 
@@ -34,8 +37,9 @@ def test_form_is_filled_from_the_account_and_business_id_is_not_editable(portal,
 
 
 def test_submit_saves_and_business_id_cannot_be_changed(portal, account):
-    response = portal.post("/account/profile", {**CHANGED, "business_id": "22099131",
-                                                "action": "save"})
+    response = portal.post(
+        "/account/profile", {**CHANGED, "business_id": "22099131", "action": "save"}
+    )
     assert response.status_code == 302
     assert "基本資料已儲存" in text_of(portal.client.get("/account/profile"))
     stored = portal.account(account["account_id"])

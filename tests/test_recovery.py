@@ -21,7 +21,7 @@ def _forgot(portal, account_id):
 
 def _answer(response) -> str:
     page = text_of(response)
-    return page[page.index("<h1>"): page.index("</main>")]
+    return page[page.index("<h1>") : page.index("</main>")]
 
 
 def test_same_answer_whether_or_not_the_account_exists(portal, account, app):
@@ -94,8 +94,9 @@ def test_temporary_password_unlocks_a_locked_account(portal, account):
 def test_certificate_accounts_get_an_explanation(portal, account, app):
     with app.app_context():
         Account = auth.account_model
-        stored = db.session.scalar(db.select(Account).where(
-            Account.account_id == account["account_id"]))
+        stored = db.session.scalar(
+            db.select(Account).where(Account.account_id == account["account_id"])
+        )
         stored.account_type = BUSINESS_CERTIFICATE
         db.session.commit()
     page = text_of(_forgot(portal, account["account_id"]))
@@ -105,10 +106,14 @@ def test_certificate_accounts_get_an_explanation(portal, account, app):
     assert "臨時密碼" not in mail.text
     assert portal.account(account["account_id"]).state == "activated"
     # And no password login for them at all.
-    assert portal.login(VALID["business_id"], account["account_id"], OWN_PASSWORD).status_code == 200
+    assert (
+        portal.login(VALID["business_id"], account["account_id"], OWN_PASSWORD).status_code == 200
+    )
 
 
 def test_a_stranger_cannot_lock_the_owner_out(portal, account):
     for _ in range(3):
         _forgot(portal, account["account_id"])
-    assert portal.login(VALID["business_id"], account["account_id"], OWN_PASSWORD).status_code == 302
+    assert (
+        portal.login(VALID["business_id"], account["account_id"], OWN_PASSWORD).status_code == 302
+    )

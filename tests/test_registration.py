@@ -56,21 +56,23 @@ def test_full_width_business_id_is_accepted_and_stored_ascii(portal):
     assert account.business_id == "04595257"
 
 
-@pytest.mark.parametrize(("field", "value", "message"), [
-    ("business_id", "04595258", "請輸入正確的 8 位數統一編號"),
-    ("business_id", "1234567", "請輸入正確的 8 位數統一編號"),
-    ("business_id", "1234567A", "請輸入正確的 8 位數統一編號"),
-    ("phone", "12345", "請輸入正確的電話號碼"),
-    ("email", "not-an-email", "請輸入正確的電子郵件"),
-    ("email", "a@example.com\r\nBcc: victim@example.com", "不允許的字元"),
-    ("business_name", "", "此欄位為必填"),
-    ("responsible_person", "   ", "此欄位為必填"),
-    ("business_name", "名" * 101, "請最多使用 100 個字元"),
-    ("address", "x" * 201, "請最多使用 200 個字元"),
-    ("contact_person", "林\x00小華", "不允許的字元"),
-])
-def test_invalid_input_is_marked_at_the_field_and_nothing_is_stored(portal, field, value,
-                                                                   message):
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("business_id", "04595258", "請輸入正確的 8 位數統一編號"),
+        ("business_id", "1234567", "請輸入正確的 8 位數統一編號"),
+        ("business_id", "1234567A", "請輸入正確的 8 位數統一編號"),
+        ("phone", "12345", "請輸入正確的電話號碼"),
+        ("email", "not-an-email", "請輸入正確的電子郵件"),
+        ("email", "a@example.com\r\nBcc: victim@example.com", "不允許的字元"),
+        ("business_name", "", "此欄位為必填"),
+        ("responsible_person", "   ", "此欄位為必填"),
+        ("business_name", "名" * 101, "請最多使用 100 個字元"),
+        ("address", "x" * 201, "請最多使用 200 個字元"),
+        ("contact_person", "林\x00小華", "不允許的字元"),
+    ],
+)
+def test_invalid_input_is_marked_at_the_field_and_nothing_is_stored(portal, field, value, message):
     for action in ("next", "apply"):
         response = portal.post("/account/register", {**VALID, field: value, "action": action})
         page = text_of(response)
@@ -92,8 +94,10 @@ def test_every_field_missing_marks_every_field(portal):
 
 
 def test_html_in_fields_is_escaped_on_the_confirmation_screen(portal):
-    response = portal.post("/account/register", {
-        **VALID, "business_name": "<script>alert(1)</script>", "action": "next"})
+    response = portal.post(
+        "/account/register",
+        {**VALID, "business_name": "<script>alert(1)</script>", "action": "next"},
+    )
     raw = response.get_data(as_text=True)
     assert "<script>alert(1)</script>" not in raw
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in raw

@@ -14,8 +14,9 @@ def main() -> None:
 
     sink = MailSink()
     sink.start()
-    app = create_app(port=args.port, smtp_port=sink.port, mail_sink=sink,
-                     database_url=args.database)
+    app = create_app(
+        port=args.port, smtp_port=sink.port, mail_sink=sink, database_url=args.database
+    )
     print(f" * Demo portal: http://127.0.0.1:{args.port}/  (mail viewer: /mails)")
     app.run(host="127.0.0.1", port=args.port, use_reloader=False)
 

@@ -24,8 +24,14 @@ auth = IndustryAuth(db=db)
 _URL = re.compile(r"https?://[^\s<>\"]+")
 
 
-def create_app(*, port: int = 5000, smtp_port: int = 8025, mail_sink=None,
-               database_url: str | None = None, **overrides) -> Flask:
+def create_app(
+    *,
+    port: int = 5000,
+    smtp_port: int = 8025,
+    mail_sink=None,
+    database_url: str | None = None,
+    **overrides,
+) -> Flask:
     """Build the demo app. ``mail_sink`` (a ``MailSink``) feeds the /mails viewer."""
     app = Flask(__name__, instance_path=str(Path.cwd() / "instance"))
     Path(app.instance_path).mkdir(exist_ok=True)
@@ -68,8 +74,12 @@ def create_app(*, port: int = 5000, smtp_port: int = 8025, mail_sink=None,
     def mail(number: int):
         if mail_sink is None or not 0 <= number < len(mail_sink.mails):
             abort(404)
-        return render_template("portal/mail.html", mail=mail_sink.mails[number],
-                               number=number, body=_linkify(mail_sink.mails[number].text))
+        return render_template(
+            "portal/mail.html",
+            mail=mail_sink.mails[number],
+            number=number,
+            body=_linkify(mail_sink.mails[number].text),
+        )
 
     return app
 

@@ -33,12 +33,14 @@ class _Handler:
         message = email.message_from_bytes(envelope.content, policy=email.policy.default)
         text = message.get_body(preferencelist=("plain",))
         html = message.get_body(preferencelist=("html",))
-        self.sink.add(ReceivedMail(
-            recipients=list(envelope.rcpt_tos),
-            subject=str(message["subject"]),
-            text=text.get_content() if text else "",
-            html=html.get_content() if html else "",
-        ))
+        self.sink.add(
+            ReceivedMail(
+                recipients=list(envelope.rcpt_tos),
+                subject=str(message["subject"]),
+                text=text.get_content() if text else "",
+                html=html.get_content() if html else "",
+            )
+        )
         return "250 OK"
 
 

@@ -49,8 +49,9 @@ def activate(token: str | None) -> TokenStatus:
     Account = state.models.Account
     consumed = state.db.session.execute(
         sa.update(Account)
-        .where(Account.id == account.id,
-               Account.activation_token_hash == account.activation_token_hash)
+        .where(
+            Account.id == account.id, Account.activation_token_hash == account.activation_token_hash
+        )
         .values(activation_token_hash=None, activation_expires_at=None)
         .execution_options(synchronize_session=False)
     )
@@ -70,8 +71,9 @@ def resend(business_id: str, email: str) -> None:
     state = get_state()
     Account = state.models.Account
     account = state.db.session.scalar(
-        state.db.select(Account).where(Account.business_id == business_id,
-                                       Account.email_key == email.lower())
+        state.db.select(Account).where(
+            Account.business_id == business_id, Account.email_key == email.lower()
+        )
     )
     if account is None or account.state != state.lifecycle.initial:
         state.hasher.hash(passwords.new_token())  # same work either way
@@ -83,10 +85,20 @@ def resend(business_id: str, email: str) -> None:
     account.password_hash = state.hasher.hash(password)
     account.must_change_password = True
     token = issue_activation_token(account)
-    record(account, event="resend_activation", outcome="ok", from_state=account.state,
-           to_state=account.state)
-    queue_mail("activation", account, password=password, activation_url=activation_url(token),
-               expires_hours=current_app.config["INDUSTRY_AUTH_ACTIVATION_SECONDS"] // 3600)
+    record(
+        account,
+        event="resend_activation",
+        outcome="ok",
+        from_state=account.state,
+        to_state=account.state,
+    )
+    queue_mail(
+        "activation",
+        account,
+        password=password,
+        activation_url=activation_url(token),
+        expires_hours=current_app.config["INDUSTRY_AUTH_ACTIVATION_SECONDS"] // 3600,
+    )
     commit_and_dispatch()
 
 
@@ -96,6 +108,5 @@ def _by_token(token: str | None):
     state = get_state()
     Account = state.models.Account
     return state.db.session.scalar(
-        state.db.select(Account).where(
-            Account.activation_token_hash == passwords.token_hash(token))
+        state.db.select(Account).where(Account.activation_token_hash == passwords.token_hash(token))
     )

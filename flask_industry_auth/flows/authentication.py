@@ -44,8 +44,13 @@ def authenticate(business_id: str, account_id: str, password: str) -> LoginResul
     result = _check(state, config, account, normalize_business_id(business_id), password)
     if result.ok:
         account.last_login_at = utcnow()
-    record(account, event="login", outcome=result.reason, account_id=account_id,
-           from_state=getattr(account, "state", None))
+    record(
+        account,
+        event="login",
+        outcome=result.reason,
+        account_id=account_id,
+        from_state=getattr(account, "state", None),
+    )
     commit_and_dispatch()
     return result
 

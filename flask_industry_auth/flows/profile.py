@@ -13,8 +13,15 @@ from ..mail import commit_and_dispatch, queue_mail
 from ..passwords import PolicyContext, policy_problems
 from . import rotate_sessions, utcnow
 
-PROFILE_FIELDS = ("business_name", "responsible_person", "contact_person", "phone",
-                  "phone_ext", "address", "email")
+PROFILE_FIELDS = (
+    "business_name",
+    "responsible_person",
+    "contact_person",
+    "phone",
+    "phone_ext",
+    "address",
+    "email",
+)
 
 
 @dataclass(frozen=True)
@@ -45,9 +52,13 @@ def update_profile(account, change: ProfileChange, current_password: str | None)
             commit_and_dispatch()
             return ["wrong_password"]
         Account = state.models.Account
-        taken = state.db.session.scalar(state.db.select(Account.id).where(
-            Account.business_id == account.business_id,
-            Account.email_key == change.email.lower(), Account.id != account.id))
+        taken = state.db.session.scalar(
+            state.db.select(Account.id).where(
+                Account.business_id == account.business_id,
+                Account.email_key == change.email.lower(),
+                Account.id != account.id,
+            )
+        )
         if taken is not None:
             return ["email_taken"]
     changed = [f for f in PROFILE_FIELDS if getattr(account, f) != getattr(change, f)]
@@ -63,8 +74,9 @@ def update_profile(account, change: ProfileChange, current_password: str | None)
     return []
 
 
-def change_password(account, old_password: str | None, new_password: str, *,
-                    forced: bool = False) -> list[str]:
+def change_password(
+    account, old_password: str | None, new_password: str, *, forced: bool = False
+) -> list[str]:
     """Set a new password. Returns problem codes and changes nothing when there are any:
     ``wrong_old_password`` and the policy's (``too_short``, ``too_long``, ``common``,
     ``contains_identifier``, ``reused``).
@@ -83,15 +95,19 @@ def change_password(account, old_password: str | None, new_password: str, *,
     keep = config["INDUSTRY_AUTH_PASSWORD_HISTORY"]
     History = state.models.PasswordHistory
     older = state.db.session.scalars(
-        state.db.select(History.password_hash).where(History.account_pk == account.id)
-        .order_by(History.id.desc()).limit(max(keep - 1, 0))
+        state.db.select(History.password_hash)
+        .where(History.account_pk == account.id)
+        .order_by(History.id.desc())
+        .limit(max(keep - 1, 0))
     ).all()
     context = PolicyContext(
         identifiers=state.adapter.password_identifiers(account),
         history=tuple(h for h in (account.password_hash, *older) if h)[:keep],
     )
     problems = policy_problems(
-        new_password, context, hasher=state.hasher,
+        new_password,
+        context,
+        hasher=state.hasher,
         min_length=config["INDUSTRY_AUTH_PASSWORD_MIN_LENGTH"],
         max_length=config["INDUSTRY_AUTH_PASSWORD_MAX_LENGTH"],
     )
@@ -120,8 +136,10 @@ def _prune_history(state, account, keep: int) -> None:
     History = state.models.PasswordHistory
     state.db.session.flush()
     stale = state.db.session.scalars(
-        state.db.select(History).where(History.account_pk == account.id)
-        .order_by(History.id.desc()).offset(keep)
+        state.db.select(History)
+        .where(History.account_pk == account.id)
+        .order_by(History.id.desc())
+        .offset(keep)
     ).all()
     for row in stale:
         state.db.session.delete(row)

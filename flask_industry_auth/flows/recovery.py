@@ -25,17 +25,25 @@ def request_reset(account_id: str) -> None:
     state = get_state()
     account = find_account(account_id)
     lifecycle = state.lifecycle
-    issue = account is not None and not account.is_certificate_account and (
-        lifecycle.can(account, "request_reset") or account.state == LOCKED
+    issue = (
+        account is not None
+        and not account.is_certificate_account
+        and (lifecycle.can(account, "request_reset") or account.state == LOCKED)
     )
     if not issue:
         state.hasher.hash(passwords.new_token())  # the same work as issuing a password
-        record(account, event="request_reset", account_id=account_id,
-               outcome="certificate_account" if account is not None
-               and account.is_certificate_account else "ignored")
+        record(
+            account,
+            event="request_reset",
+            account_id=account_id,
+            outcome="certificate_account"
+            if account is not None and account.is_certificate_account
+            else "ignored",
+        )
         if account is not None and account.is_certificate_account:
-            queue_mail("certificate_recovery", account,
-                       login_url=external_url("industry_auth.login"))
+            queue_mail(
+                "certificate_recovery", account, login_url=external_url("industry_auth.login")
+            )
         commit_and_dispatch()
         return
 
@@ -45,11 +53,14 @@ def request_reset(account_id: str) -> None:
     account.temp_password_expires_at = utcnow() + timedelta(seconds=seconds)
     if account.state == LOCKED:
         # Stays locked: the lock still refuses the old password, the temporary one unlocks.
-        record(account, event="request_reset", outcome="ok", from_state=LOCKED,
-               to_state=LOCKED)
+        record(account, event="request_reset", outcome="ok", from_state=LOCKED, to_state=LOCKED)
     else:
         lifecycle.fire(account, "request_reset")
-    queue_mail("temporary_password", account, password=password,
-               expires_hours=max(1, seconds // 3600),
-               login_url=external_url("industry_auth.login"))
+    queue_mail(
+        "temporary_password",
+        account,
+        password=password,
+        expires_hours=max(1, seconds // 3600),
+        login_url=external_url("industry_auth.login"),
+    )
     commit_and_dispatch()

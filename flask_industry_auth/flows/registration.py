@@ -65,8 +65,13 @@ def _apply_once(application: Application) -> None:
     existing = _existing(application)
     if existing is not None:
         state.hasher.hash(passwords.new_token())  # same work as a real application
-        record(existing, event="apply", outcome="duplicate", from_state=existing.state,
-               to_state=existing.state)
+        record(
+            existing,
+            event="apply",
+            outcome="duplicate",
+            from_state=existing.state,
+            to_state=existing.state,
+        )
         queue_mail("duplicate_application", existing)
         commit_and_dispatch()
         return
@@ -95,8 +100,13 @@ def _apply_once(application: Application) -> None:
     state.db.session.add(account)
     state.db.session.flush()
     record(account, event="apply", outcome="ok", to_state=account.state)
-    queue_mail("activation", account, password=password, activation_url=activation_url(token),
-               expires_hours=current_app.config["INDUSTRY_AUTH_ACTIVATION_SECONDS"] // 3600)
+    queue_mail(
+        "activation",
+        account,
+        password=password,
+        activation_url=activation_url(token),
+        expires_hours=current_app.config["INDUSTRY_AUTH_ACTIVATION_SECONDS"] // 3600,
+    )
     commit_and_dispatch()
 
 

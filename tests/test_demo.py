@@ -1,0 +1,120 @@
+"""The demo portal of ``make demo``: a newcomer applies, reads the mail, activates, logs in."""
+
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+
+from examples.portal import create_app
+from flask_industry_auth.mail import wait_for_delivery
+from tests.helpers import _CSRF, OWN_PASSWORD, VALID, text_of
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def demo(tmp_path, smtp):
+    app = create_app(
+        port=5000,
+        smtp_port=smtp.port,
+        mail_sink=smtp,
+        database_url=f"sqlite:///{tmp_path / 'demo.sqlite'}",
+        instance_path=str(tmp_path / "instance"),
+    )
+    yield app
+    with app.app_context():
+        wait_for_delivery()
+        from examples.portal.app import db
+
+        db.engine.dispose()
+
+
+def _post(client, path, data):
+    token = _CSRF.search(
+        client.get("/account/login", follow_redirects=True).get_data(as_text=True)
+    ).group(1)
+    return client.post(path, data={"csrf_token": token, **data})
+
+
+def test_apply_read_mail_activate_log_in(demo, smtp):
+    client = demo.test_client()
+    home = text_of(client.get("/"))
+    assert "建立非憑證帳號" in home and "/mails" in home
+    _post(client, "/account/register", {**VALID, "action": "apply"})
+    deadline = time.monotonic() + 10
+    while not smtp.mails and time.monotonic() < deadline:
+        time.sleep(0.02)
+
+    viewer = text_of(client.get("/mails"))
+    assert "啟用您的電子身分證" in viewer
+    mail_page = client.get("/mails/0").get_data(as_text=True)
+    link = re.search(r'<a href="(http://127.0.0.1:5000/account/activate/[^"]+)"', mail_page)
+    account_id = re.search(r"電子身分帳號: (\S+)", mail_page).group(1)
+    password = re.search(r"臨時密碼: (\S+)", mail_page).group(1)
+    client.get(urlsplit(link.group(1)).path)
+    assert _post(client, "/account/activate/confirm", {}).status_code == 302
+
+    login = _post(
+        client,
+        "/account/login",
+        {"business_id": VALID["business_id"], "account_id": account_id, "password": password},
+    )
+    assert login.headers["Location"] == "/account/change-password"
+    changed = _post(
+        client,
+        "/account/change-password",
+        {"new_password": OWN_PASSWORD, "confirm_password": OWN_PASSWORD},
+    )
+    assert changed.status_code == 302
+    home = text_of(client.get("/"))
+    assert "僅能紙本申辦" in home  # a non-certificate account: paper filing only
+    assert client.get("/filing/paper").status_code == 200
+    assert client.get("/filing/electronic").status_code == 403
+
+
+def test_make_demo_command_serves_the_portal(tmp_path):
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    log = tmp_path / "demo.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "examples.portal",
+                "--port",
+                str(port),
+                "--database",
+                f"sqlite:///{tmp_path / 'demo.sqlite'}",
+            ],
+            cwd=tmp_path,
+            env={**os.environ, "PYTHONPATH": str(ROOT)},
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            page = _wait_for_page(process, log, f"http://127.0.0.1:{port}/account/register")
+            assert "營利事業名稱" in page
+        finally:
+            process.terminate()
+            process.wait(10)
+
+
+def _wait_for_page(process, log, url: str) -> str:
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            with urllib.request.urlopen(url) as response:  # noqa: S310 (our own 127.0.0.1)
+                return response.read().decode()
+        except OSError:
+            assert process.poll() is None, log.read_text()
+            assert time.monotonic() < deadline, "the demo did not start"
+            time.sleep(0.2)
