@@ -17,8 +17,20 @@ pytestmark = pytest.mark.slow
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("dist")
-    subprocess.run([sys.executable, "-m", "build", "--wheel", "--no-isolation",
-                    "--outdir", str(out), str(ROOT)], check=True, capture_output=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "build",
+            "--wheel",
+            "--no-isolation",
+            "--outdir",
+            str(out),
+            str(ROOT),
+        ],
+        check=True,
+        capture_output=True,
+    )
     (built,) = out.glob("flask_industry_auth-*.whl")
     return built
 
@@ -43,14 +55,22 @@ def test_a_host_app_runs_from_the_installed_wheel(wheel, tmp_path, smtp):
     env_dir = tmp_path / "venv"
     venv.EnvBuilder(with_pip=True).create(env_dir)
     python = env_dir / "bin" / "python"
-    subprocess.run([str(python), "-m", "pip", "install", "--quiet", str(wheel)],
-                   check=True, capture_output=True)
+    subprocess.run(
+        [str(python), "-m", "pip", "install", "--quiet", str(wheel)],
+        check=True,
+        capture_output=True,
+    )
     database = f"sqlite:///{tmp_path / 'wheel.sqlite'}"
     script = ROOT / "tests" / "wheel_host.py"
 
     def step(*args):
-        done = subprocess.run([str(python), str(script), database, str(smtp.port), *args],
-                              cwd=tmp_path, check=True, capture_output=True, text=True)
+        done = subprocess.run(
+            [str(python), str(script), database, str(smtp.port), *args],
+            cwd=tmp_path,
+            check=True,
+            capture_output=True,
+            text=True,
+        )
         return json.loads(done.stdout.strip().splitlines()[-1])
 
     applied = step("apply")
