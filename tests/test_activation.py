@@ -86,3 +86,29 @@ def test_unknown_token_is_refused(portal):
     assert portal.post("/account/activate/confirm").status_code == 410
     portal.client.get("/account/activate/" + "x" * 500)
     assert portal.post("/account/activate/confirm").status_code == 410
+
+
+def test_the_mailed_password_works_once(portal):
+    details = portal.apply_and_read_mail()
+    portal.activate(details["link"])
+    first = portal.login(VALID["business_id"], details["account_id"], details["password"])
+    assert first.headers["Location"] == "/account/change-password"
+    portal.logout()  # without choosing a password
+    again = portal.login(VALID["business_id"], details["account_id"], details["password"])
+    assert again.status_code == 200 and "登入失敗" in text_of(again)
+
+
+def test_the_mailed_password_expires_a_day_after_a_late_activation(portal, time_machine):
+    time_machine.move_to("2026-11-28 09:00:00", tick=True)
+    early = portal.apply_and_read_mail()
+    late = portal.apply_and_read_mail(email="second@example.com")
+    time_machine.move_to("2026-11-30 09:00:00", tick=True)  # 48 h on: the links still work
+    portal.activate(early["link"])
+    portal.activate(late["link"])
+    time_machine.move_to("2026-12-01 08:59:00", tick=True)  # the link is dead, the day is not
+    ok = portal.login(VALID["business_id"], early["account_id"], early["password"])
+    assert ok.headers["Location"] == "/account/change-password"
+    portal.logout()
+    time_machine.move_to("2026-12-01 09:00:01", tick=True)
+    expired = portal.login(VALID["business_id"], late["account_id"], late["password"])
+    assert expired.status_code == 200 and "登入失敗" in text_of(expired)

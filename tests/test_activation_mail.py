@@ -31,8 +31,9 @@ def test_only_hashes_are_stored(portal, app):
     details = portal.apply_and_read_mail()
     token = details["link"].rsplit("/", 1)[1]
     account = portal.account(details["account_id"])
-    assert account.password_hash.startswith("$argon2id$")
-    assert PasswordHasher().verify(account.password_hash, details["password"])
+    assert account.password_hash is None  # the applicant has not chosen one yet
+    assert account.temp_password_hash.startswith("$argon2id$")
+    assert PasswordHasher().verify(account.temp_password_hash, details["password"])
     assert account.activation_token_hash == token_hash(token)
     with app.app_context():
         # Nothing in the database holds the password or the token in clear.

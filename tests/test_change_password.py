@@ -104,3 +104,23 @@ def test_nfc_and_nfd_forms_of_a_password_are_the_same(portal, account):
     assert _change(portal, OWN_PASSWORD, nfc).status_code == 302
     portal.logout()
     assert portal.login(VALID["business_id"], account["account_id"], nfd).status_code == 302
+
+
+def test_not_offered_to_certificate_accounts(portal, account, app):
+    from flask_industry_auth.models import BUSINESS_CERTIFICATE
+    from tests.hostapp import auth, db
+
+    with app.app_context():
+        Account = auth.account_model
+        stored = db.session.scalar(
+            db.select(Account).where(Account.account_id == account["account_id"])
+        )
+        stored.account_type = BUSINESS_CERTIFICATE
+        db.session.commit()
+    page = text_of(portal.client.get("/account/change-password"))
+    assert "PIN 碼由憑證中心發給，無法在本系統變更" in page
+    assert 'name="new_password"' not in page
+    assert "/account/change-password" not in text_of(portal.client.get("/account/"))
+    response = _change(portal, OWN_PASSWORD, NEW)
+    assert response.status_code == 200 and 'name="new_password"' not in text_of(response)
+    assert portal.settle() == []

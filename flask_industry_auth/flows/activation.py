@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from enum import Enum
 
 import sqlalchemy as sa
@@ -10,10 +11,9 @@ from flask import current_app
 from .. import passwords
 from ..audit import record
 from ..extension import get_state
-from ..mail import commit_and_dispatch, queue_mail
+from ..mail import commit_and_dispatch
 from . import utcnow
-from .links import activation_url
-from .registration import issue_activation_token
+from .registration import queue_activation_mail
 
 
 class TokenStatus(Enum):
@@ -61,6 +61,11 @@ def activate(token: str | None) -> TokenStatus:
     state.db.session.refresh(account)
     state.lifecycle.fire(account, "activate")
     account.activated_at = utcnow()
+    # A day to log in with the mailed password, however late in the link's life this is.
+    account.temp_password_expires_at = max(
+        account.temp_password_expires_at or utcnow(),
+        utcnow() + timedelta(seconds=current_app.config["INDUSTRY_AUTH_TEMP_PASSWORD_SECONDS"]),
+    )
     commit_and_dispatch()
     return TokenStatus.VALID
 
@@ -80,11 +85,7 @@ def resend(business_id: str, email: str) -> None:
         record(account, event="resend_activation", outcome="ignored")
         commit_and_dispatch()
         return
-    # The first mail may be lost, and only the hash of its password is kept: issue a new one.
-    password = state.adapter.generate_temporary_password()
-    account.password_hash = state.hasher.hash(password)
-    account.must_change_password = True
-    token = issue_activation_token(account)
+    # The first mail may be lost, and only the hash of its password is kept: issue new ones.
     record(
         account,
         event="resend_activation",
@@ -92,13 +93,7 @@ def resend(business_id: str, email: str) -> None:
         from_state=account.state,
         to_state=account.state,
     )
-    queue_mail(
-        "activation",
-        account,
-        password=password,
-        activation_url=activation_url(token),
-        expires_hours=current_app.config["INDUSTRY_AUTH_ACTIVATION_SECONDS"] // 3600,
-    )
+    queue_activation_mail(account)
     commit_and_dispatch()
 
 

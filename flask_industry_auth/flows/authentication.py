@@ -91,6 +91,8 @@ def _check(state, config, account, business_id: str, password: str) -> LoginResu
         account.failed_logins = 0
         return LoginResult(account, "ok")
     if _temporary_password_matches(account, password, now, hasher):
+        if account.state == lifecycle.initial:
+            return LoginResult(account, "not_activated")
         return _use_temporary_password(account, lifecycle)
     return _count_failure(state, config, account, now)
 
@@ -104,8 +106,10 @@ def _temporary_password_matches(account, password, now, hasher) -> bool:
 
 
 def _use_temporary_password(account, lifecycle) -> LoginResult:
-    """The temporary password works once, unlocks, and forces a password change."""
-    lifecycle.fire(account, "complete_reset")
+    """A system-issued password (activation or forgot-password mail) works once, unlocks,
+    and forces a password change."""
+    if lifecycle.can(account, "complete_reset"):
+        lifecycle.fire(account, "complete_reset")
     account.temp_password_hash = account.temp_password_expires_at = None
     account.must_change_password = True
     account.failed_logins = 0

@@ -93,31 +93,36 @@ def _apply_once(application: Application) -> None:
         failed_logins=0,
     )
     rotate_sessions(account)
-    password = state.adapter.generate_temporary_password()
-    account.password_hash = state.hasher.hash(password)
-    account.must_change_password = True
-    token = issue_activation_token(account)
     state.db.session.add(account)
     state.db.session.flush()
     record(account, event="apply", outcome="ok", to_state=account.state)
+    queue_activation_mail(account)
+    commit_and_dispatch()
+
+
+def queue_activation_mail(account) -> None:
+    """Issue a fresh activation link and system password and queue the mail holding them.
+
+    The system password is a temporary credential like the forgot-password one: kept only as
+    a hash, valid until the link expires (and a day after activation), usable once, and
+    followed by a forced password change. Earlier links and system passwords stop working.
+    """
+    state = get_state()
+    seconds = current_app.config["INDUSTRY_AUTH_ACTIVATION_SECONDS"]
+    expires_at = utcnow() + timedelta(seconds=seconds)
+    token = passwords.new_token()
+    account.activation_token_hash = passwords.token_hash(token)
+    account.activation_expires_at = expires_at
+    password = state.adapter.generate_temporary_password()
+    account.temp_password_hash = state.hasher.hash(password)
+    account.temp_password_expires_at = expires_at
     queue_mail(
         "activation",
         account,
         password=password,
         activation_url=activation_url(token),
-        expires_hours=current_app.config["INDUSTRY_AUTH_ACTIVATION_SECONDS"] // 3600,
+        expires_hours=seconds // 3600,
     )
-    commit_and_dispatch()
-
-
-def issue_activation_token(account) -> str:
-    """A fresh single-use activation token; only its hash is stored."""
-    token = passwords.new_token()
-    account.activation_token_hash = passwords.token_hash(token)
-    account.activation_expires_at = utcnow() + timedelta(
-        seconds=current_app.config["INDUSTRY_AUTH_ACTIVATION_SECONDS"]
-    )
-    return token
 
 
 def _unique_account_id() -> str:
