@@ -85,6 +85,19 @@ class ApplicantFieldsMixin:
     address = _text(_l("Address"), 200, "street-address")
     email = _text(_l("Email"), 254, "email", _email)
 
+    def basic_data(self) -> dict:
+        """The validated values, phone split into E.164 and extension (after validate)."""
+        phone, extension = self.parsed_phone
+        return {
+            "business_name": self.business_name.data,
+            "responsible_person": self.responsible_person.data,
+            "contact_person": self.contact_person.data,
+            "phone": phone,
+            "phone_ext": extension,
+            "address": self.address.data,
+            "email": self.email.data,
+        }
+
 
 class RegistrationForm(ApplicantFieldsMixin, BaseForm):
     """申請非憑證帳號: the application form and its confirmation step."""
@@ -112,18 +125,6 @@ class ProfileForm(ApplicantFieldsMixin, BaseForm):
         _l("Current password (needed to change the email)"),
         render_kw={"autocomplete": "current-password"},
     )
-
-    field_order = (
-        "business_name",
-        "responsible_person",
-        "contact_person",
-        "phone",
-        "address",
-        "email",
-    )
-
-    def ordered_fields(self):
-        return [self[name] for name in self.field_order]
 
 
 class LoginForm(BaseForm):

@@ -101,17 +101,8 @@ def register():
 
 
 def _application(form) -> registration.Application:
-    phone, ext = form.parsed_phone
     return registration.Application(
-        business_name=form.business_name.data,
-        business_id=form.business_id.data,
-        responsible_person=form.responsible_person.data,
-        contact_person=form.contact_person.data,
-        phone=phone,
-        phone_ext=ext,
-        address=form.address.data,
-        email=form.email.data,
-        locale=current_locale(),
+        **form.basic_data(), business_id=form.business_id.data, locale=current_locale()
     )
 
 
@@ -258,16 +249,7 @@ def profile():
         }
     )
     if form.validate_on_submit():
-        phone, ext = form.parsed_phone
-        change = profile_flow.ProfileChange(
-            business_name=form.business_name.data,
-            responsible_person=form.responsible_person.data,
-            contact_person=form.contact_person.data,
-            phone=phone,
-            phone_ext=ext,
-            address=form.address.data,
-            email=form.email.data,
-        )
+        change = profile_flow.ProfileChange(**form.basic_data())
         problems = profile_flow.update_profile(account, change, form.current_password.data)
         if not problems:
             flash(_("Your basic data has been saved."), "success")

@@ -69,3 +69,20 @@ def client(app):
 def portal(app, client, smtp):
     """Drive the pages as an applicant would (see ``helpers.Portal``)."""
     return helpers.Portal(app, client, smtp)
+
+
+@pytest.fixture
+def account(portal):
+    """An activated account with a password of its own, logged out, its mails delivered."""
+    details = portal.active_account()
+    portal.logout()
+    portal.forget_mails()
+    return details
+
+
+@pytest.fixture
+def signed_in(portal):
+    """An activated account with a password of its own, logged in, its mails delivered."""
+    details = portal.active_account()
+    portal.forget_mails()
+    return details

@@ -64,6 +64,14 @@ class Portal:
                 db.session.expunge(account)
             return account
 
+    def set_account_type(self, account_id: str, account_type: str) -> None:
+        """Turn an account into another type (certificate login itself is not needed)."""
+        with self.app.app_context():
+            Account = auth.account_model
+            account = db.session.scalar(db.select(Account).where(Account.account_id == account_id))
+            account.account_type = account_type
+            db.session.commit()
+
     def accounts(self) -> list:
         with self.app.app_context():
             return db.session.scalars(db.select(auth.account_model)).all()

@@ -8,10 +8,8 @@ NEW = "a brand new passphrase 77"
 
 
 @pytest.fixture
-def account(portal):
-    details = portal.active_account()
-    portal.forget_mails()
-    return details
+def account(signed_in):
+    return signed_in
 
 
 def _change(portal, old, new, confirm=None):
@@ -108,15 +106,8 @@ def test_nfc_and_nfd_forms_of_a_password_are_the_same(portal, account):
 
 def test_not_offered_to_certificate_accounts(portal, account, app):
     from flask_industry_auth.models import BUSINESS_CERTIFICATE
-    from tests.hostapp import auth, db
 
-    with app.app_context():
-        Account = auth.account_model
-        stored = db.session.scalar(
-            db.select(Account).where(Account.account_id == account["account_id"])
-        )
-        stored.account_type = BUSINESS_CERTIFICATE
-        db.session.commit()
+    portal.set_account_type(account["account_id"], BUSINESS_CERTIFICATE)
     page = text_of(portal.client.get("/account/change-password"))
     assert "PIN 碼由憑證中心發給，無法在本系統變更" in page
     assert 'name="new_password"' not in page

@@ -1,15 +1,6 @@
 """``flask industry-auth``: show, unlock, states, deliver-mail."""
 
-import pytest
-
 from tests.helpers import OWN_PASSWORD, VALID
-
-
-@pytest.fixture
-def account(portal):
-    details = portal.active_account()
-    portal.logout()
-    return details
 
 
 def _run(app, *args):

@@ -5,7 +5,6 @@ from flask import Flask
 from flask_industry_auth import current_account, electronic_filing_required
 from flask_industry_auth.models import BUSINESS_CERTIFICATE, LOGIN_METHOD_KEY
 from tests.helpers import text_of
-from tests.hostapp import auth, db
 
 
 def _electronic_page(app: Flask) -> None:
@@ -44,13 +43,7 @@ def test_certificate_accounts_may_after_a_certificate_login(make, smtp):
     _electronic_page(app)
     portal = Portal(app, app.test_client(), smtp)
     details = portal.active_account()
-    with app.app_context():
-        Account = auth.account_model
-        account = db.session.scalar(
-            db.select(Account).where(Account.account_id == details["account_id"])
-        )
-        account.account_type = BUSINESS_CERTIFICATE
-        db.session.commit()
+    portal.set_account_type(details["account_id"], BUSINESS_CERTIFICATE)
     # Same certificate account, but this session logged in with a password: paper only.
     assert portal.client.get("/file-electronically").status_code == 403
     # The certificate login (issue 3) marks the session; the rights follow the session.

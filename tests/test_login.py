@@ -7,13 +7,6 @@ from tests.helpers import OWN_PASSWORD, VALID, text_of
 GENERIC = "登入失敗：請確認統一編號、電子身分帳號及密碼。"
 
 
-@pytest.fixture
-def account(portal):
-    details = portal.active_account()
-    portal.logout()
-    return details
-
-
 def _warning(response) -> str:
     page = text_of(response)
     assert response.status_code == 200

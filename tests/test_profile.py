@@ -17,10 +17,8 @@ CHANGED = {
 
 
 @pytest.fixture
-def account(portal):
-    details = portal.active_account()
-    portal.forget_mails()
-    return details
+def account(signed_in):
+    return signed_in
 
 
 def test_login_required(client):

@@ -1,18 +1,7 @@
 """Forgot password (seed 一.3): a temporary password by mail, safely."""
 
-import pytest
-
 from flask_industry_auth.models import BUSINESS_CERTIFICATE
 from tests.helpers import OWN_PASSWORD, VALID, temporary_password, text_of
-from tests.hostapp import auth, db
-
-
-@pytest.fixture
-def account(portal):
-    details = portal.active_account()
-    portal.logout()
-    portal.forget_mails()
-    return details
 
 
 def _forgot(portal, account_id):
@@ -92,13 +81,7 @@ def test_temporary_password_unlocks_a_locked_account(portal, account):
 
 
 def test_certificate_accounts_get_an_explanation(portal, account, app):
-    with app.app_context():
-        Account = auth.account_model
-        stored = db.session.scalar(
-            db.select(Account).where(Account.account_id == account["account_id"])
-        )
-        stored.account_type = BUSINESS_CERTIFICATE
-        db.session.commit()
+    portal.set_account_type(account["account_id"], BUSINESS_CERTIFICATE)
     page = text_of(_forgot(portal, account["account_id"]))
     assert "PIN 碼由憑證中心發給" in page
     mail = portal.wait_mails(1)[0]

@@ -5,9 +5,24 @@ from __future__ import annotations
 
 import secrets
 import unicodedata
+from dataclasses import dataclass
 
 from ..extension import get_state
 from ..models import utcnow
+
+
+@dataclass(frozen=True)
+class BasicData:
+    """An applicant's basic data (the manual's 基本資料), validated; the 統一編號 is apart
+    because it is never edited."""
+
+    business_name: str
+    responsible_person: str
+    contact_person: str
+    phone: str  # E.164
+    phone_ext: str | None
+    address: str
+    email: str
 
 
 def rotate_sessions(account) -> None:
@@ -26,4 +41,4 @@ def find_account(account_id: str):
     return state.db.session.scalar(state.db.select(Account).where(Account.account_id == key))
 
 
-__all__ = ["find_account", "rotate_sessions", "utcnow"]
+__all__ = ["BasicData", "find_account", "rotate_sessions", "utcnow"]

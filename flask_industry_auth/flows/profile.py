@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import fields
 
 from flask import current_app
 
@@ -11,30 +11,13 @@ from ..extension import get_state
 from ..lifecycle import RESET
 from ..mail import commit_and_dispatch, queue_mail
 from ..passwords import PolicyContext, policy_problems
-from . import rotate_sessions, utcnow
+from . import BasicData, rotate_sessions, utcnow
 
-PROFILE_FIELDS = (
-    "business_name",
-    "responsible_person",
-    "contact_person",
-    "phone",
-    "phone_ext",
-    "address",
-    "email",
-)
+PROFILE_FIELDS = tuple(f.name for f in fields(BasicData))
 
 
-@dataclass(frozen=True)
-class ProfileChange:
-    """Validated basic data (see ``forms.ProfileForm``); the 統一編號 is not among it."""
-
-    business_name: str
-    responsible_person: str
-    contact_person: str
-    phone: str
-    phone_ext: str | None
-    address: str
-    email: str
+#: A profile change is the basic data without the 統一編號.
+ProfileChange = BasicData
 
 
 def update_profile(account, change: ProfileChange, current_password: str | None) -> list[str]:

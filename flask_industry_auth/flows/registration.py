@@ -13,22 +13,15 @@ from ..audit import record
 from ..extension import get_state
 from ..mail import commit_and_dispatch, queue_mail
 from ..models import NON_CERTIFICATE
-from . import rotate_sessions, utcnow
+from . import BasicData, rotate_sessions, utcnow
 from .links import activation_url
 
 
 @dataclass(frozen=True)
-class Application:
-    """Validated basic data (see ``forms.RegistrationForm``)."""
+class Application(BasicData):
+    """A validated application (see ``forms.RegistrationForm``)."""
 
-    business_name: str
     business_id: str
-    responsible_person: str
-    contact_person: str
-    phone: str
-    phone_ext: str | None
-    address: str
-    email: str
     locale: str = "zh_Hant_TW"
 
 
