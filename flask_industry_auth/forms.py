@@ -130,30 +130,15 @@ class ProfileForm(ApplicantFieldsMixin, BaseForm):
 class LoginForm(BaseForm):
     """非憑證帳號登入: 統一編號 + 電子身分帳號 + 密碼."""
 
-    business_id = StringField(
-        _l("Unified business number"),
-        validators=[_required()],
-        filters=[_clean],
-        render_kw={"autocomplete": "organization"},
-    )
-    account_id = StringField(
-        _l("Account ID"),
-        validators=[_required()],
-        filters=[_clean],
-        render_kw={"autocomplete": "username"},
-    )
+    business_id = _text(_l("Unified business number"), 20, "organization")
+    account_id = _text(_l("Account ID"), 32, "username")
     password = _password(_l("Password"), "current-password")
 
 
 class ForgotPasswordForm(BaseForm):
     """忘記密碼: the account id is enough."""
 
-    account_id = StringField(
-        _l("Account ID"),
-        validators=[_required()],
-        filters=[_clean],
-        render_kw={"autocomplete": "username"},
-    )
+    account_id = _text(_l("Account ID"), 32, "username")
 
 
 class ResendActivationForm(BaseForm):

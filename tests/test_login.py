@@ -142,3 +142,32 @@ def test_audit_records_success_and_failure_without_secrets(portal, account, app)
         for row in db.session.scalars(db.select(Audit)).all():
             values = " ".join(str(getattr(row, c.key)) for c in Audit.__table__.columns)
             assert OWN_PASSWORD not in values and "wrong password" not in values
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"account_id": "ABC\x00DEF"},
+        {"business_id": "0459\x005257"},
+        {"account_id": "A" * 5000},
+        {"business_id": "<script>alert(1)</script>"},
+    ],
+)
+def test_hostile_login_input_is_a_form_error_not_a_crash(portal, account, fields):
+    data = {
+        "business_id": VALID["business_id"],
+        "account_id": account["account_id"],
+        "password": OWN_PASSWORD,
+        **fields,
+    }
+    response = portal.post("/account/login", data)
+    assert response.status_code == 200
+    assert "<script>alert(1)</script>" not in response.get_data(as_text=True)
+    assert portal.account(account["account_id"]).failed_logins == 0
+
+
+def test_hostile_forgot_password_input_is_a_form_error_not_a_crash(portal, account):
+    for value in ("ABC\x00DEF", "x" * 5000, "A\r\nBcc: a@evil.example"):
+        response = portal.post("/account/forgot-password", {"account_id": value})
+        assert response.status_code == 200 and 'id="account_id-error"' in text_of(response)
+    assert portal.settle() == []
