@@ -1,0 +1,31 @@
+"""Why a certificate was refused; each reason has a message for the applicant."""
+
+from __future__ import annotations
+
+#: Reason codes, for the audit trail and the applicant's message.
+REASONS = (
+    "malformed",  # not a CMS SignedData we can read
+    "wrong_content",  # the signature is not over this session's challenge
+    "challenge_expired",  # no live challenge for this session (expired or used)
+    "bad_signature",  # the signature does not verify
+    "weak_algorithm",  # SHA-1 or MD5
+    "untrusted",  # no path to a configured trust anchor
+    "expired",
+    "not_yet_valid",
+    "revoked",
+    "revocation_unknown",  # the CRL or OCSP responder could not be reached or read
+    "wrong_card",  # an encryption certificate, or neither a MOEACA nor a MOICA card
+    "wrong_company",  # the card's 統一編號 is not the account's or the form's
+    "no_account",  # no account for this card
+    "not_activated",
+)
+
+
+class CertificateRefused(Exception):
+    """The certificate or its signature was refused for ``reason`` (see :data:`REASONS`)."""
+
+    def __init__(self, reason: str, detail: str = "") -> None:
+        assert reason in REASONS, reason
+        self.reason = reason
+        self.detail = detail
+        super().__init__(f"{reason}: {detail}" if detail else reason)

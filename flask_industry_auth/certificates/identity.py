@@ -1,0 +1,76 @@
+"""The identity inside a Taiwan government certificate (see shared/design/DOMAIN.md)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from asn1crypto import x509 as ax509
+from cryptography import x509
+from cryptography.x509.oid import NameOID
+
+#: Subject Directory Attributes, the extension holding the Taiwan attributes.
+OID_SUBJECT_DIRECTORY_ATTRIBUTES = "2.5.29.9"
+#: 統一編號 of the company (MOEACA 工商憑證).
+OID_UBN = "2.16.886.1.100.2.101"
+#: Last four digits of the holder's national ID (MOICA 自然人憑證).
+OID_ID_LAST4 = "2.16.886.1.100.2.51"
+#: Primary card (正卡) or attached card (附卡) (MOEACA).
+OID_CARD_KIND = "2.16.886.1.100.2.2"
+
+BUSINESS = "business"
+CITIZEN = "citizen"
+
+
+@dataclass(frozen=True)
+class CardIdentity:
+    """Who a signing certificate speaks for."""
+
+    kind: str  # BUSINESS or CITIZEN
+    business_id: str | None  # 統一編號, for BUSINESS
+    issuer: str  # RFC 4514 issuer name
+    serial: str  # certificate serial number, hex
+    subject: str
+
+
+def directory_attributes(cert: x509.Certificate) -> dict[str, str]:
+    """The Subject Directory Attributes as {OID: first value as text}."""
+    try:
+        extension = cert.extensions.get_extension_for_oid(
+            x509.ObjectIdentifier(OID_SUBJECT_DIRECTORY_ATTRIBUTES)
+        )
+    except x509.ExtensionNotFound:
+        return {}
+    attributes = ax509.Attributes.load(extension.value.value)
+    found = {}
+    for attribute in attributes:
+        values = attribute["values"]
+        if len(values):
+            value = values[0].parse() if hasattr(values[0], "parse") else values[0]
+            native = value.native
+            found[attribute["type"].dotted] = (
+                native.decode("ascii", "replace") if isinstance(native, bytes) else str(native)
+            )
+    return found
+
+
+def card_identity(cert: x509.Certificate) -> CardIdentity:
+    """Read the identity of a signing certificate.
+
+    Raises ``ValueError`` when the certificate is neither a MOEACA nor a MOICA one, or when
+    its 統一編號 attribute and its subject serialNumber disagree.
+    """
+    attributes = directory_attributes(cert)
+    serial_numbers = [a.value for a in cert.subject.get_attributes_for_oid(NameOID.SERIAL_NUMBER)]
+    common = {
+        "issuer": cert.issuer.rfc4514_string(),
+        "serial": format(cert.serial_number, "x"),
+        "subject": cert.subject.rfc4514_string(),
+    }
+    if OID_UBN in attributes:
+        ubn = attributes[OID_UBN].strip()
+        if any(str(s).strip() != ubn for s in serial_numbers):
+            raise ValueError("the 統一編號 attribute and the subject serialNumber disagree")
+        return CardIdentity(kind=BUSINESS, business_id=ubn, **common)
+    if OID_ID_LAST4 in attributes:
+        return CardIdentity(kind=CITIZEN, business_id=None, **common)
+    raise ValueError("not a MOEACA or MOICA certificate")
