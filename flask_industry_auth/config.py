@@ -49,6 +49,14 @@ DEFAULTS: dict[str, object] = {
     "INDUSTRY_AUTH_MAIL_CLAIM_SECONDS": 300,
     #: Locales the applicant may choose; the first is the default.
     "INDUSTRY_AUTH_LOCALES": ["zh_Hant_TW", "en"],
+    #: Trusted CA certificates for certificate login: the GRCA root and the MOEACA and MOICA
+    #: CAs a deployment downloads from their repositories. PEM/DER bytes, a file, a folder of
+    #: .pem/.crt/.cer files, or a list of these. Without anchors certificate login is refused.
+    "INDUSTRY_AUTH_CERT_TRUST_ANCHORS": None,
+    #: Seconds a certificate challenge stays valid.
+    "INDUSTRY_AUTH_CERT_CHALLENGE_SECONDS": 120,
+    #: The HiPKI local signing service the login page talks to (on the applicant's PC).
+    "INDUSTRY_AUTH_HIPKI_URL": "http://localhost:61161",
     #: Where to send an applicant after login when no safe ``next`` is given.
     "INDUSTRY_AUTH_HOME_ENDPOINT": "industry_auth.index",
 }

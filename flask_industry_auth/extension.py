@@ -34,7 +34,18 @@ class IndustryAuthState:
     adapter: AccountAdapter
     lifecycle: Lifecycle
     hasher: Hasher
+    #: Revocation checker for certificate logins (see ``certificates.revocation``).
+    revocation: Any = None
     mail_threads: weakref.WeakSet = field(default_factory=weakref.WeakSet)
+    _anchors: list | None = None
+
+    def trust_anchors(self) -> list:
+        """The configured trust anchors, loaded once."""
+        if self._anchors is None:
+            from .certificates.validation import load_anchors
+
+            self._anchors = load_anchors(current_app.config["INDUSTRY_AUTH_CERT_TRUST_ANCHORS"])
+        return self._anchors
 
     @property
     def account_model(self):
@@ -59,6 +70,8 @@ class IndustryAuth:
     :param adapter: an :class:`~flask_industry_auth.adapter.AccountAdapter` for policy.
     :param lifecycle: a callable returning a fresh :class:`Lifecycle` for each app (default
         :meth:`Lifecycle.default`); or extend ``get_lifecycle(app)`` after ``init_app``.
+    :param revocation: a callable returning the revocation checker of each app for certificate
+        logins (default: :class:`~flask_industry_auth.certificates.revocation.CRLChecker`).
 
     Configuration keys (defaults in :mod:`flask_industry_auth.config`):
     ``INDUSTRY_AUTH_URL_PREFIX``, ``INDUSTRY_AUTH_BASE_TEMPLATE``,
@@ -69,7 +82,9 @@ class IndustryAuth:
     ``INDUSTRY_AUTH_EXTERNAL_URL``, ``INDUSTRY_AUTH_MAIL_SENDER``,
     ``INDUSTRY_AUTH_MAIL_DELIVERY``, ``INDUSTRY_AUTH_SMTP_TIMEOUT``,
     ``INDUSTRY_AUTH_MAIL_MAX_ATTEMPTS``, ``INDUSTRY_AUTH_MAIL_CLAIM_SECONDS``,
-    ``INDUSTRY_AUTH_LOCALES``, ``INDUSTRY_AUTH_HOME_ENDPOINT``.
+    ``INDUSTRY_AUTH_LOCALES``, ``INDUSTRY_AUTH_HOME_ENDPOINT``,
+    ``INDUSTRY_AUTH_CERT_TRUST_ANCHORS``, ``INDUSTRY_AUTH_CERT_CHALLENGE_SECONDS``,
+    ``INDUSTRY_AUTH_HIPKI_URL``.
     """
 
     def __init__(
@@ -79,6 +94,7 @@ class IndustryAuth:
         db: Any,
         adapter: AccountAdapter | None = None,
         lifecycle: Callable[[], Lifecycle] = Lifecycle.default,
+        revocation: Callable[[], Any] | None = None,
     ) -> None:
         self.db = db
         self.models = build_models(db)
@@ -86,6 +102,7 @@ class IndustryAuth:
         self.account_model = self.models.Account
         self.adapter = adapter or AccountAdapter()
         self._lifecycle_factory = lifecycle
+        self._revocation_factory = revocation
         if app is not None:
             self.init_app(app)
 
@@ -102,6 +119,12 @@ class IndustryAuth:
         _check_mail_links(app)
 
         config = app.config
+        if self._revocation_factory is None:
+            from .certificates.revocation import CRLChecker
+
+            revocation = CRLChecker()
+        else:
+            revocation = self._revocation_factory()
         app.extensions[EXTENSION_KEY] = IndustryAuthState(
             extension=self,
             db=self.db,
@@ -113,6 +136,7 @@ class IndustryAuth:
                 memory_cost=config["INDUSTRY_AUTH_ARGON2_MEMORY_COST"],
                 parallelism=config["INDUSTRY_AUTH_ARGON2_PARALLELISM"],
             ),
+            revocation=revocation,
         )
         self._init_login(app)
         if "mail" not in app.extensions:

@@ -66,6 +66,10 @@ class AccountMixin:
     activation_token_hash: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
     activation_expires_at: Mapped[datetime | None]
 
+    #: The card bound to the account (certificate accounts): issuer (RFC 4514) and serial (hex).
+    certificate_issuer: Mapped[str | None] = mapped_column(sa.String(500))
+    certificate_serial: Mapped[str | None] = mapped_column(sa.String(64))
+
     failed_logins: Mapped[int] = mapped_column(default=0)
     locked_until: Mapped[datetime | None]
     #: Part of the Flask-Login id; rotating it ends every session of the account.
@@ -145,6 +149,17 @@ class AuditEventMixin:
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
 
 
+class ChallengeMixin:
+    """A single-use challenge for a certificate signature. Only its SHA-256 is kept."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    digest: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    purpose: Mapped[str] = mapped_column(sa.String(16))
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+    used_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class OutboxMailMixin:
     """A mail written in the same transaction as the change that caused it.
 
@@ -180,6 +195,9 @@ def build_models(db) -> SimpleNamespace:
         __tablename__ = f"{TABLE_PREFIX}account"
         __table_args__ = (
             sa.UniqueConstraint("business_id", "email_key", name="uq_industry_auth_account_owner"),
+            sa.UniqueConstraint(
+                "certificate_issuer", "certificate_serial", name="uq_industry_auth_account_card"
+            ),
         )
 
     class PasswordHistory(PasswordHistoryMixin, db.Model):
@@ -187,6 +205,9 @@ def build_models(db) -> SimpleNamespace:
 
     class AuditEvent(AuditEventMixin, db.Model):
         __tablename__ = f"{TABLE_PREFIX}audit"
+
+    class Challenge(ChallengeMixin, db.Model):
+        __tablename__ = f"{TABLE_PREFIX}challenge"
 
     class OutboxMail(OutboxMailMixin, db.Model):
         __tablename__ = f"{TABLE_PREFIX}outbox"
@@ -197,7 +218,8 @@ def build_models(db) -> SimpleNamespace:
         PasswordHistory=PasswordHistory,
         AuditEvent=AuditEvent,
         OutboxMail=OutboxMail,
-        tables=[m.__table__ for m in (Account, PasswordHistory, AuditEvent, OutboxMail)],
+        Challenge=Challenge,
+        tables=[m.__table__ for m in (Account, PasswordHistory, AuditEvent, OutboxMail, Challenge)],
     )
     _MODELS[db] = models
     return models

@@ -7,6 +7,7 @@ from flask import (
     abort,
     current_app,
     flash,
+    jsonify,
     redirect,
     render_template,
     request,
@@ -18,9 +19,10 @@ from flask_wtf.csrf import validate_csrf
 from wtforms import ValidationError
 
 from . import forms
+from .certificates.errors import CertificateRefused
 from .extension import get_state
 from .filing import account_required, current_account
-from .flows import activation, authentication, recovery, registration
+from .flows import activation, authentication, certificate, recovery, registration
 from .flows import profile as profile_flow
 from .i18n import LOCALE_SESSION_KEY, current_locale
 from .i18n import gettext as _
@@ -40,6 +42,8 @@ blueprint = Blueprint(
 ACTIVATION_TOKEN_KEY = "_industry_auth_activation_token"  # noqa: S105 (a key name)
 #: What stands in the activation URL once the token has moved into the session.
 TOKEN_IN_SESSION = "confirm"  # noqa: S105 (a placeholder, not a secret)
+#: Session key holding this session's certificate challenge.
+CERT_CHALLENGE_KEY = "_industry_auth_cert_challenge"
 #: Endpoints reachable while a password change is forced.
 _ALLOWED_DURING_FORCED_CHANGE = frozenset(
     {
@@ -179,14 +183,14 @@ def login():
     return render_template("industry_auth/login.html", form=form, failure=failure)
 
 
-def _start_session(account) -> None:
+def _start_session(account, method: str = "password") -> None:
     # A fresh session on login (no fixation); only the language choice survives.
     locale = session.get(LOCALE_SESSION_KEY)
     session.clear()
     if locale:
         session[LOCALE_SESSION_KEY] = locale
     login_user(account)
-    session[LOGIN_METHOD_KEY] = "password"
+    session[LOGIN_METHOD_KEY] = method
 
 
 def _next_url() -> str:
@@ -332,6 +336,130 @@ def _field_errors(form, problems: list[str], messages: dict[str, tuple[str, str]
     for code in problems:
         field_name, message = messages[code]
         form[field_name].errors = [*form[field_name].errors, message]
+
+
+# -- 憑證 (certificate accounts) -----------------------------------------------------------
+
+
+def certificate_message(reason: str) -> str:
+    """What the applicant is told when a card is refused: precise, so they can act."""
+    messages = {
+        "expired": _("Your certificate has expired. Renew it with the certificate authority."),
+        "not_yet_valid": _("Your certificate is not valid yet."),
+        "revoked": _(
+            "Your certificate has been revoked (停用). Contact the certificate authority."
+        ),
+        "revocation_unknown": _(
+            "The certificate's revocation status cannot be checked right "
+            "now. Please try again later."
+        ),
+        "untrusted": _(
+            "This certificate was not issued by a certificate authority this "
+            "portal accepts (工商憑證 MOEACA or 自然人憑證 MOICA)."
+        ),
+        "wrong_card": _(
+            "This is not the right certificate: use the signing certificate of a "
+            "工商憑證 or 自然人憑證 card."
+        ),
+        "wrong_company": _(
+            "The certificate belongs to another company (統一編號) than the account or the form."
+        ),
+        "no_account": _(
+            "No account uses this certificate yet. Apply for a certificate "
+            "account, or bind your 自然人憑證 to your account first."
+        ),
+        "not_activated": _(
+            "This account has not been activated yet. Open the activation "
+            "link in the mail we sent you."
+        ),
+        "not_allowed": _(
+            "This account cannot log in at the moment. Contact the portal's service desk."
+        ),
+        "challenge_expired": _(
+            "The signing request expired or was already used. Please try again."
+        ),
+    }
+    return messages.get(reason, _("The signature could not be verified. Please try again."))
+
+
+@blueprint.route("/certificate/challenge", methods=["POST"])
+def certificate_challenge():
+    """A fresh single-use challenge for the card to sign, bound to this session."""
+    purpose = request.form.get("purpose")
+    if purpose not in certificate.PURPOSES:
+        abort(400)
+    if purpose == "bind" and current_account() is None:
+        abort(403)
+    value = certificate.new_challenge(purpose)
+    session[CERT_CHALLENGE_KEY] = value
+    response = jsonify(challenge=value)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _signed() -> tuple[str, str | None]:
+    """The posted signature and this session's challenge (used up either way)."""
+    challenge = session.pop(CERT_CHALLENGE_KEY, None)
+    return request.form.get("signature", ""), challenge
+
+
+@blueprint.route("/certificate/login", methods=["POST"])
+def certificate_login():
+    """Log in with a 工商憑證 or 自然人憑證 card."""
+    result = certificate.login(*_signed())
+    if result.ok:
+        _start_session(result.account, method="certificate")
+        return redirect(_next_url())
+    return render_template(
+        "industry_auth/login.html",
+        form=forms.LoginForm(formdata=None),
+        failure=None,
+        certificate_failure=certificate_message(result.reason),
+    )
+
+
+@blueprint.route("/register/certificate", methods=["GET", "POST"])
+def register_certificate():
+    """Apply for a certificate account: the same form, then a signature by the card."""
+    form = forms.RegistrationForm()
+    action = request.form.get("action")
+    failure = None
+    if request.method == "POST" and action != "edit" and form.validate():
+        if action == "apply":
+            try:
+                certificate.apply(_application(form), *_signed())
+            except CertificateRefused as refused:
+                failure = certificate_message(refused.reason)
+            else:
+                return redirect(url_for(".register_done"))
+        return render_template(
+            "industry_auth/register_confirm.html",
+            form=form,
+            certificate=True,
+            certificate_failure=failure,
+        )
+    return render_template("industry_auth/register.html", form=form, certificate=True)
+
+
+@blueprint.route("/certificate/bind", methods=["GET", "POST"])
+@account_required
+def bind_certificate():
+    """Bind a 自然人憑證 to the logged-in account; it then logs in with the card."""
+    account = current_account()
+    failure = None
+    if request.method == "POST":
+        try:
+            certificate.bind_citizen_card(account, *_signed())
+        except CertificateRefused as refused:
+            failure = certificate_message(refused.reason)
+        else:
+            logout_user()
+            session.clear()
+            flash(_("The card is bound to your account. Log in with it from now on."), "success")
+            return redirect(url_for(".login"))
+    return render_template(
+        "industry_auth/bind_certificate.html", account=account, certificate_failure=failure
+    )
 
 
 @blueprint.route("/language", methods=["POST"])

@@ -19,6 +19,7 @@ TABLES = {
     "industry_auth_password_history",
     "industry_auth_audit",
     "industry_auth_outbox",
+    "industry_auth_challenge",
 }
 
 

@@ -62,10 +62,11 @@ def activate(token: str | None) -> TokenStatus:
     state.lifecycle.fire(account, "activate")
     account.activated_at = utcnow()
     # A day to log in with the mailed password, however late in the link's life this is.
-    account.temp_password_expires_at = max(
-        account.temp_password_expires_at or utcnow(),
-        utcnow() + timedelta(seconds=current_app.config["INDUSTRY_AUTH_TEMP_PASSWORD_SECONDS"]),
-    )
+    if account.temp_password_hash:
+        account.temp_password_expires_at = max(
+            account.temp_password_expires_at or utcnow(),
+            utcnow() + timedelta(seconds=current_app.config["INDUSTRY_AUTH_TEMP_PASSWORD_SECONDS"]),
+        )
     commit_and_dispatch()
     return TokenStatus.VALID
 

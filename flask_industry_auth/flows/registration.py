@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import timedelta
 
 from flask import current_app
@@ -69,36 +69,39 @@ def _apply_once(application: Application) -> None:
         commit_and_dispatch()
         return
 
-    account = state.models.Account(
-        account_id=_unique_account_id(),
-        account_type=NON_CERTIFICATE,
-        state=state.lifecycle.initial,
-        business_name=application.business_name,
-        business_id=application.business_id,
-        responsible_person=application.responsible_person,
-        contact_person=application.contact_person,
-        phone=application.phone,
-        phone_ext=application.phone_ext,
-        address=application.address,
-        email=application.email,
-        email_key=application.email.lower(),
-        locale=application.locale,
-        failed_logins=0,
-    )
-    rotate_sessions(account)
-    state.db.session.add(account)
+    account = create_account(application, NON_CERTIFICATE)
     state.db.session.flush()
     record(account, event="apply", outcome="ok", to_state=account.state)
     queue_activation_mail(account)
     commit_and_dispatch()
 
 
+def create_account(application: Application, account_type: str):
+    """A new account in the lifecycle's initial state, added to the session."""
+    state = get_state()
+    account = state.models.Account(
+        account_id=_unique_account_id(),
+        account_type=account_type,
+        state=state.lifecycle.initial,
+        business_id=application.business_id,
+        email_key=application.email.lower(),
+        locale=application.locale,
+        failed_logins=0,
+        **{f.name: getattr(application, f.name) for f in fields(BasicData)},
+    )
+    rotate_sessions(account)
+    state.db.session.add(account)
+    return account
+
+
 def queue_activation_mail(account) -> None:
-    """Issue a fresh activation link and system password and queue the mail holding them.
+    """Issue a fresh activation link (and, for a non-certificate account, a system password)
+    and queue the mail holding them. Earlier links and system passwords stop working.
 
     The system password is a temporary credential like the forgot-password one: kept only as
     a hash, valid until the link expires (and a day after activation), usable once, and
-    followed by a forced password change. Earlier links and system passwords stop working.
+    followed by a forced password change. Certificate accounts get no password: their
+    credential is the card and its PIN.
     """
     state = get_state()
     seconds = current_app.config["INDUSTRY_AUTH_ACTIVATION_SECONDS"]
@@ -106,9 +109,11 @@ def queue_activation_mail(account) -> None:
     token = passwords.new_token()
     account.activation_token_hash = passwords.token_hash(token)
     account.activation_expires_at = expires_at
-    password = state.adapter.generate_temporary_password()
-    account.temp_password_hash = state.hasher.hash(password)
-    account.temp_password_expires_at = expires_at
+    password = None
+    if not account.is_certificate_account:
+        password = state.adapter.generate_temporary_password()
+        account.temp_password_hash = state.hasher.hash(password)
+        account.temp_password_expires_at = expires_at
     queue_mail(
         "activation",
         account,

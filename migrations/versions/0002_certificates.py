@@ -1,0 +1,51 @@
+"""Certificate accounts: the bound card on the account, and single-use challenges.
+
+Revision ID: 0002
+Revises: 0001
+Create Date: 2026-11-28
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0002"
+down_revision = "0001"
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    op.create_table(
+        "industry_auth_challenge",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("digest", sa.String(length=64), nullable=False),
+        sa.Column("purpose", sa.String(length=16), nullable=False),
+        sa.Column("expires_at", sa.DateTime(), nullable=False),
+        sa.Column("used_at", sa.DateTime(), nullable=True),
+        sa.Column("created_at", sa.DateTime(), nullable=False),
+        sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("digest"),
+    )
+    with op.batch_alter_table("industry_auth_challenge", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_industry_auth_challenge_expires_at"), ["expires_at"], unique=False
+        )
+
+    with op.batch_alter_table("industry_auth_account", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("certificate_issuer", sa.String(length=500), nullable=True))
+        batch_op.add_column(sa.Column("certificate_serial", sa.String(length=64), nullable=True))
+        batch_op.create_unique_constraint(
+            "uq_industry_auth_account_card", ["certificate_issuer", "certificate_serial"]
+        )
+
+
+def downgrade():
+    with op.batch_alter_table("industry_auth_account", schema=None) as batch_op:
+        batch_op.drop_constraint("uq_industry_auth_account_card", type_="unique")
+        batch_op.drop_column("certificate_serial")
+        batch_op.drop_column("certificate_issuer")
+
+    with op.batch_alter_table("industry_auth_challenge", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_industry_auth_challenge_expires_at"))
+
+    op.drop_table("industry_auth_challenge")
