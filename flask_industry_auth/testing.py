@@ -369,6 +369,53 @@ class TestPKI:
                 builder = builder.add_extension(ext.value, critical=False)
         return builder.sign(authority.key, hashes.SHA256()).public_bytes(serialization.Encoding.DER)
 
+    # -- files -------------------------------------------------------------------------
+    def save(self, folder, cards: dict[str, Card]) -> None:
+        """Write the hierarchy and ``cards`` as PEM files (unencrypted test keys)."""
+        from pathlib import Path
+
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        items = {"root": self.root, "moeaca": self.moeaca, "moica": self.moica, **cards}
+        for name, item in items.items():
+            cert = item.certificate
+            (folder / f"{name}.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+            (folder / f"{name}.key").write_bytes(
+                item.key.private_bytes(
+                    serialization.Encoding.PEM,
+                    serialization.PrivateFormat.PKCS8,
+                    serialization.NoEncryption(),
+                )
+            )
+
+    @classmethod
+    def load(cls, folder, card_names: tuple[str, ...]) -> tuple[TestPKI, dict[str, Card]]:
+        """Read what :meth:`save` wrote."""
+        from pathlib import Path
+
+        folder = Path(folder)
+
+        def read(name):
+            cert = x509.load_pem_x509_certificate((folder / f"{name}.pem").read_bytes())
+            key = serialization.load_pem_private_key(
+                (folder / f"{name}.key").read_bytes(), password=None
+            )
+            return cert, key
+
+        pki = cls.__new__(cls)
+        pki.base_url = None
+        authorities = {}
+        for name in ("root", "moeaca", "moica"):
+            cert, key = read(name)
+            authorities[name] = Authority(cert.subject.rfc4514_string(), key, cert)
+        pki.root, pki.moeaca, pki.moica = (authorities[n] for n in ("root", "moeaca", "moica"))
+        cards = {}
+        for name in card_names:
+            cert, key = read(name)
+            issuer = pki.moeaca if cert.issuer == pki.moeaca.certificate.subject else pki.moica
+            cards[name] = Card(key, cert, [issuer.certificate], issuer)
+        return pki, cards
+
     # -- trust ---------------------------------------------------------------------------
     def anchors_pem(self) -> bytes:
         """The root and both intermediates, PEM: what a deployment pins."""

@@ -118,3 +118,57 @@ def _wait_for_page(process, log, url: str) -> str:
             assert process.poll() is None, log.read_text()
             assert time.monotonic() < deadline, "the demo did not start"
             time.sleep(0.2)
+
+
+def _dev_sign(client, purpose: str, card: str) -> str:
+    token = _CSRF.search(
+        client.get("/account/login", follow_redirects=True).get_data(as_text=True)
+    ).group(1)
+    challenge = client.post(
+        "/account/certificate/challenge", data={"csrf_token": token, "purpose": purpose}
+    ).get_json()["challenge"]
+    reply = client.post("/dev-signer/sign", json={"tbs": challenge, "pin": "123456", "card": card})
+    assert reply.get_json()["ret_code"] == 0
+    return reply.get_json()["signature"]
+
+
+def test_developer_mode_signs_with_the_demo_card(demo, smtp):
+    from examples.portal.devsigner import DEMO_BUSINESS_ID
+
+    client = demo.test_client()
+    popup = client.get("/dev-signer/popupForm").get_data(as_text=True)
+    assert "測試用" in popup and "<script>" not in popup
+    login_page = client.get("/account/login").get_data(as_text=True)
+    assert 'data-signer-url="http://127.0.0.1:5000/dev-signer"' in login_page
+
+    data = {**VALID, "business_id": DEMO_BUSINESS_ID}
+    _post(client, "/account/register/certificate", {**data, "action": "next"})
+    signature = _dev_sign(client, "apply", "business")
+    applied = _post(
+        client, "/account/register/certificate", {**data, "action": "apply", "signature": signature}
+    )
+    assert applied.status_code == 302
+    deadline = time.monotonic() + 10
+    while not smtp.mails and time.monotonic() < deadline:
+        time.sleep(0.02)
+    link = re.search(r"(http://\S+/activate/\S+)", smtp.mails[0].text).group(1)
+    client.get(urlsplit(link).path)
+    assert _post(client, "/account/activate/confirm", {}).status_code == 302
+
+    signature = _dev_sign(client, "login", "business")
+    login = _post(client, "/account/certificate/login", {"signature": signature})
+    assert login.status_code == 302
+    assert "紙本及全電子申辦" in text_of(client.get("/"))
+    assert client.get("/filing/electronic").status_code == 200
+
+
+def test_developer_mode_needs_the_pin_and_stays_on_this_machine(demo, tmp_path):
+    client = demo.test_client()
+    wrong = client.post("/dev-signer/sign", json={"tbs": "x", "pin": "0000", "card": "business"})
+    assert wrong.get_json()["ret_code"] != 0 and "signature" not in wrong.get_json()
+    with pytest.raises(RuntimeError, match=re.escape("only on 127.0.0.1 or localhost")):
+        create_app(
+            database_url=f"sqlite:///{tmp_path / 'x.sqlite'}",
+            instance_path=str(tmp_path / "i"),
+            INDUSTRY_AUTH_EXTERNAL_URL="https://portal.example.gov.tw",
+        )

@@ -47,7 +47,14 @@ def create_app(
     )
     app.config.update(overrides)
     db.init_app(app)
+    dev_signer = app.config.get("DEMO_DEV_SIGNER", True)
+    if dev_signer:
+        from .devsigner import init_dev_signer, use_demo_crls
+
+        init_dev_signer(app)  # test cards and a stand-in HiPKI; 127.0.0.1 only
     auth.init_app(app)
+    if dev_signer:
+        use_demo_crls(app)
     with app.app_context():
         upgrade()  # the package's Alembic revisions create its tables
 

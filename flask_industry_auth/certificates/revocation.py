@@ -84,13 +84,17 @@ class CRLChecker:
     """Check the CRL named in the certificate (or ``urls[issuer name]``), downloaded once and
     kept until its ``nextUpdate``: never a download per login (MOICA's CRL is megabytes).
 
-    :param urls: optional ``{issuer RFC 4514 name: CRL URL}`` overriding the certificates.
+    :param urls: optional ``{issuer RFC 4514 name: CRL URL}`` overriding the certificates
+        (a local mirror, say).
     :param timeout: seconds for one download.
+    :param fetch: ``fetch(url, timeout) -> bytes`` replacing the HTTP download (a mirror on
+        disk, a proxy); it raises ``OSError`` when the CRL cannot be had.
     """
 
-    def __init__(self, urls: dict[str, str] | None = None, timeout: float = 30) -> None:
+    def __init__(self, urls: dict[str, str] | None = None, timeout: float = 30, fetch=None) -> None:
         self.urls = urls or {}
         self.timeout = timeout
+        self.fetch = fetch
         self._cache: dict[str, tuple[x509.CertificateRevocationList, datetime]] = {}
         self._lock = threading.Lock()
         #: Downloads made, for operators and tests.
@@ -112,7 +116,13 @@ class CRLChecker:
             cached = self._cache.get(url)
             if cached and cached[1] > now:
                 return cached[0]
-            data = _fetch(url, self.timeout)
+            if self.fetch is None:
+                data = _fetch(url, self.timeout)
+            else:
+                try:
+                    data = self.fetch(url, self.timeout)
+                except OSError as exc:
+                    raise CertificateRefused("revocation_unknown", f"{url}: {exc}") from None
             self.downloads += 1
             try:
                 crl = (
