@@ -8,14 +8,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import has_request_context, request
+from flask import has_request_context
 
 from .extension import get_state
 
 
 def client_ip() -> str | None:
-    """The client address of the current request, if any."""
-    return request.remote_addr if has_request_context() else None
+    """The client address of the current request, if any (trusted proxies considered)."""
+    from .ratelimit import client_ip as address
+
+    return address() if has_request_context() else None
 
 
 def record(

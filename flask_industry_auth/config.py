@@ -57,6 +57,25 @@ DEFAULTS: dict[str, object] = {
     "INDUSTRY_AUTH_CERT_CHALLENGE_SECONDS": 120,
     #: The HiPKI local signing service the login page talks to (on the applicant's PC).
     "INDUSTRY_AUTH_HIPKI_URL": "http://localhost:61161",
+    #: Rate limits (Flask-Limiter). Storage: ``memory://`` (one process) or ``redis://host``
+    #: so that several processes and machines share the counters.
+    "INDUSTRY_AUTH_RATELIMIT_ENABLED": True,
+    "INDUSTRY_AUTH_RATELIMIT_STORAGE_URI": "memory://",
+    "INDUSTRY_AUTH_RATELIMIT_KEY_PREFIX": "industry_auth",
+    #: When the shared storage is unreachable, count in memory (and log it) instead of failing.
+    "INDUSTRY_AUTH_RATELIMIT_MEMORY_FALLBACK": True,
+    #: Limits (allauth's defaults); a false value switches one off. Login limits count only
+    #: failed attempts.
+    "INDUSTRY_AUTH_RATELIMIT_LOGIN_PER_IP": "10/minute",
+    "INDUSTRY_AUTH_RATELIMIT_LOGIN_PER_ACCOUNT": "5/5minutes",
+    "INDUSTRY_AUTH_RATELIMIT_REGISTER_PER_IP": "20/minute",
+    "INDUSTRY_AUTH_RATELIMIT_RESET_PER_IP": "20/minute",
+    "INDUSTRY_AUTH_RATELIMIT_RESET_PER_ACCOUNT": "5/minute",
+    "INDUSTRY_AUTH_RATELIMIT_RESEND_PER_IP": "20/minute",
+    "INDUSTRY_AUTH_RATELIMIT_RESEND_PER_ACCOUNT": "5/minute",
+    #: How many reverse proxies in front of the app add to ``X-Forwarded-For``. 0 trusts
+    #: none: the header is ignored, so a client cannot choose its own address.
+    "INDUSTRY_AUTH_TRUSTED_PROXIES": 0,
     #: Where to send an applicant after login when no safe ``next`` is given.
     "INDUSTRY_AUTH_HOME_ENDPOINT": "industry_auth.index",
 }

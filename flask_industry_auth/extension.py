@@ -36,6 +36,8 @@ class IndustryAuthState:
     hasher: Hasher
     #: Revocation checker for certificate logins (see ``certificates.revocation``).
     revocation: Any = None
+    #: The app's Flask-Limiter instance (``None`` when rate limiting is off).
+    limiter: Any = None
     mail_threads: weakref.WeakSet = field(default_factory=weakref.WeakSet)
     _anchors: list | None = None
 
@@ -150,6 +152,9 @@ class IndustryAuth:
         from .views import blueprint
 
         app.register_blueprint(blueprint, url_prefix=config["INDUSTRY_AUTH_URL_PREFIX"])
+        from .ratelimit import init_limiter
+
+        app.extensions[EXTENSION_KEY].limiter = init_limiter(app)
         app.cli.add_command(cli)
 
     def get_lifecycle(self, app: Flask | None = None) -> Lifecycle:

@@ -83,6 +83,7 @@ def _require_password_change():
 @blueprint.errorhandler(403)
 @blueprint.errorhandler(404)
 @blueprint.errorhandler(405)
+@blueprint.errorhandler(429)
 def _error(error):
     return render_template("industry_auth/error.html", error=error), error.code
 
