@@ -76,6 +76,23 @@ DEFAULTS: dict[str, object] = {
     #: How many reverse proxies in front of the app add to ``X-Forwarded-For``. 0 trusts
     #: none: the header is ignored, so a client cannot choose its own address.
     "INDUSTRY_AUTH_TRUSTED_PROXIES": 0,
+    #: Seconds without a request after which a session ends (ASVS 7.3.1; a warning with a way
+    #: to stay comes two minutes before).
+    "INDUSTRY_AUTH_IDLE_TIMEOUT": 1800,
+    #: Seconds after login at which a session ends whatever happens (ASVS 7.3.2).
+    "INDUSTRY_AUTH_SESSION_LIFETIME": 43200,
+    #: Mark the session cookie Secure (HTTPS only) unless the app runs in debug mode. Turn
+    #: off only for a demo served over plain HTTP.
+    "INDUSTRY_AUTH_SECURE_COOKIES": True,
+    #: Flask-Login's "remember me" cookie. Off: a closed browser ends the session.
+    "INDUSTRY_AUTH_REMEMBER_ME": False,
+    #: Content-Security-Policy of the package's pages (no inline script or style); ``None``
+    #: leaves the header to the host.
+    "INDUSTRY_AUTH_CSP": (
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; "
+        "object-src 'none'"
+    ),
     #: Where to send an applicant after login when no safe ``next`` is given.
     "INDUSTRY_AUTH_HOME_ENDPOINT": "industry_auth.index",
 }

@@ -118,6 +118,7 @@ class IndustryAuth:
         for key, value in DEFAULTS.items():
             app.config.setdefault(key, value)
         app.config.setdefault("BABEL_DEFAULT_LOCALE", app.config["INDUSTRY_AUTH_LOCALES"][0])
+        _secure_cookies(app)
         _check_mail_links(app)
 
         config = app.config
@@ -186,6 +187,29 @@ class IndustryAuth:
             return account
 
         manager.user_loader(load_user)
+
+
+#: argon2id floor (OWASP Password Storage, ASVS 11.4.2): m=19 MiB, t=2, p=1.
+ARGON2_FLOOR = {"TIME_COST": 2, "MEMORY_COST": 19456, "PARALLELISM": 1}
+
+
+def _secure_cookies(app: Flask) -> None:
+    # Session cookie: HttpOnly, SameSite=Lax, and Secure unless debugging on plain HTTP.
+    config = app.config
+    config["SESSION_COOKIE_HTTPONLY"] = True
+    if not config.get("SESSION_COOKIE_SAMESITE"):
+        config["SESSION_COOKIE_SAMESITE"] = "Lax"
+    secure = config["INDUSTRY_AUTH_SECURE_COOKIES"] and not app.debug
+    config["SESSION_COOKIE_SECURE"] = config.get("SESSION_COOKIE_SECURE") or secure
+    config.setdefault("REMEMBER_COOKIE_SECURE", secure)
+    config.setdefault("REMEMBER_COOKIE_HTTPONLY", True)
+    config.setdefault("REMEMBER_COOKIE_SAMESITE", "Lax")
+    weak = [k for k, floor in ARGON2_FLOOR.items() if config[f"INDUSTRY_AUTH_ARGON2_{k}"] < floor]
+    if weak and not app.testing:
+        raise RuntimeError(
+            f"INDUSTRY_AUTH_ARGON2_{weak[0]} is below the floor of OWASP's Password Storage "
+            f"cheat sheet ({ARGON2_FLOOR}); weaker settings are allowed only with TESTING"
+        )
 
 
 def _check_mail_links(app: Flask) -> None:

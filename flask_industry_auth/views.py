@@ -14,11 +14,11 @@ from flask import (
     session,
     url_for,
 )
-from flask_login import login_user, logout_user
+from flask_login import login_user
 from flask_wtf.csrf import validate_csrf
 from wtforms import ValidationError
 
-from . import forms
+from . import forms, sessions
 from .certificates.errors import CertificateRefused
 from .extension import get_state
 from .filing import account_required, current_account
@@ -26,7 +26,6 @@ from .flows import activation, authentication, certificate, recovery, registrati
 from .flows import profile as profile_flow
 from .i18n import LOCALE_SESSION_KEY, current_locale
 from .i18n import gettext as _
-from .models import LOGIN_METHOD_KEY
 from .rendering import template_context
 from .resources import resource_dir
 
@@ -51,6 +50,7 @@ _ALLOWED_DURING_FORCED_CHANGE = frozenset(
         "industry_auth.logout",
         "industry_auth.set_language",
         "industry_auth.static",
+        "industry_auth.session_status",
         "static",
     }
 )
@@ -69,14 +69,47 @@ def _check_csrf():
 
 
 @blueprint.before_app_request
-def _require_password_change():
-    # After a system-issued password nothing else, ours or the host's, is reachable.
-    if request.endpoint in _ALLOWED_DURING_FORCED_CHANGE:
+def _check_session():
+    # Runs for the host's pages too: an expired session ends everywhere, and after a
+    # system-issued password nothing else, ours or the host's, is reachable.
+    if request.endpoint in ("static", "industry_auth.static"):
         return None
     account = current_account()
-    if account is not None and account.must_change_password:
+    if account is None:
+        return None
+    if sessions.expired():
+        sessions.end()
+        flash(
+            _("You were logged out after a period without activity. Please log in again."), "info"
+        )
+        return redirect(url_for("industry_auth.login"))
+    if request.endpoint != "industry_auth.session_status":
+        sessions.touch()
+    if account.must_change_password and request.endpoint not in _ALLOWED_DURING_FORCED_CHANGE:
         return redirect(url_for("industry_auth.change_password"))
     return None
+
+
+#: Pages that carry a token in their URL or form: never leak it through Referer.
+_TOKEN_ENDPOINTS = frozenset({"industry_auth.activate"})
+
+
+@blueprint.after_request
+def _security_headers(response):
+    headers = response.headers
+    csp = current_app.config["INDUSTRY_AUTH_CSP"]
+    if csp:
+        headers.setdefault("Content-Security-Policy", csp)
+    headers.setdefault("X-Content-Type-Options", "nosniff")
+    headers.setdefault("X-Frame-Options", "DENY")
+    if request.endpoint in _TOKEN_ENDPOINTS:
+        headers["Referrer-Policy"] = "no-referrer"
+    else:
+        headers.setdefault("Referrer-Policy", "same-origin")
+    if request.endpoint != "industry_auth.static":
+        # Account pages hold personal data: no copy in any cache, back button included.
+        headers["Cache-Control"] = "no-store"
+    return response
 
 
 @blueprint.errorhandler(400)
@@ -165,7 +198,7 @@ def login():
             form.business_id.data, form.account_id.data, form.password.data
         )
         if result.ok:
-            _start_session(result.account)
+            sessions.start(result.account, "password")
             if result.account.must_change_password:
                 return redirect(url_for(".change_password"))
             return redirect(_next_url())
@@ -184,16 +217,6 @@ def login():
     return render_template("industry_auth/login.html", form=form, failure=failure)
 
 
-def _start_session(account, method: str = "password") -> None:
-    # A fresh session on login (no fixation); only the language choice survives.
-    locale = session.get(LOCALE_SESSION_KEY)
-    session.clear()
-    if locale:
-        session[LOCALE_SESSION_KEY] = locale
-    login_user(account)
-    session[LOGIN_METHOD_KEY] = method
-
-
 def _next_url() -> str:
     target = request.args.get("next")
     if get_state().adapter.is_safe_redirect(target):
@@ -206,8 +229,7 @@ def logout():
     account = current_account()
     if account is not None:
         authentication.logout(account)
-    logout_user()
-    session.pop(LOGIN_METHOD_KEY, None)
+    sessions.end()
     flash(_("You have logged out."), "info")
     return redirect(url_for(".login"))
 
@@ -409,7 +431,7 @@ def certificate_login():
     """Log in with a 工商憑證 or 自然人憑證 card."""
     result = certificate.login(*_signed())
     if result.ok:
-        _start_session(result.account, method="certificate")
+        sessions.start(result.account, "certificate")
         return redirect(_next_url())
     return render_template(
         "industry_auth/login.html",
@@ -454,13 +476,22 @@ def bind_certificate():
         except CertificateRefused as refused:
             failure = certificate_message(refused.reason)
         else:
-            logout_user()
-            session.clear()
+            sessions.end()
             flash(_("The card is bound to your account. Log in with it from now on."), "success")
             return redirect(url_for(".login"))
     return render_template(
         "industry_auth/bind_certificate.html", account=account, certificate_failure=failure
     )
+
+
+@blueprint.route("/session", methods=["GET", "POST"])
+def session_status():
+    """The idle-timeout warning's endpoint: GET tells the seconds left, POST extends."""
+    if current_account() is None:
+        return jsonify(active=False, seconds_left=0)
+    if request.method == "POST":
+        sessions.extend()
+    return jsonify(active=True, seconds_left=sessions.seconds_left())
 
 
 @blueprint.route("/language", methods=["POST"])

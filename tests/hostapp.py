@@ -31,6 +31,7 @@ def make_app(database_url: str, smtp_port: int, **config) -> Flask:
         MAIL_DEFAULT_SENDER="no-reply@portal.example.gov.tw",
         INDUSTRY_AUTH_EXTERNAL_URL="https://portal.example.gov.tw",
         INDUSTRY_AUTH_SMTP_TIMEOUT=5,
+        INDUSTRY_AUTH_SECURE_COOKIES=False,  # the test client speaks plain HTTP
         # The lockout and recovery tests fail logins on purpose, more often than the
         # production limits allow; test_ratelimit.py tests the limits themselves.
         INDUSTRY_AUTH_RATELIMIT_LOGIN_PER_ACCOUNT="100/5minutes",

@@ -28,6 +28,7 @@ app.config.update(
     MAIL_PORT=int(smtp_port),
     MAIL_DEFAULT_SENDER="portal@example.gov.tw",
     INDUSTRY_AUTH_EXTERNAL_URL="https://portal.example.gov.tw",
+    INDUSTRY_AUTH_SECURE_COOKIES=False,  # the test client speaks plain HTTP
     INDUSTRY_AUTH_ARGON2_TIME_COST=1,
     INDUSTRY_AUTH_ARGON2_MEMORY_COST=1024,
     INDUSTRY_AUTH_ARGON2_PARALLELISM=1,

@@ -44,6 +44,7 @@ def create_app(
         MAIL_DEFAULT_SENDER="no-reply@portal.example.gov.tw",
         INDUSTRY_AUTH_EXTERNAL_URL=f"http://127.0.0.1:{port}",
         INDUSTRY_AUTH_BASE_TEMPLATE="portal/base.html",
+        INDUSTRY_AUTH_SECURE_COOKIES=False,  # the demo is plain HTTP on 127.0.0.1
     )
     app.config.update(overrides)
     db.init_app(app)

@@ -16,10 +16,11 @@ from sqlalchemy.orm.attributes import set_committed_value
 from ..audit import record
 from ..extension import get_state
 from ..lifecycle import LOCKED, RESET
-from ..mail import commit_and_dispatch
+from ..mail import commit_and_dispatch, queue_mail
 from ..passwords import password_length
 from ..validators import normalize_business_id
 from . import find_account, rotate_sessions, utcnow
+from .links import external_url
 
 
 @dataclass(frozen=True)
@@ -143,6 +144,12 @@ def _count_failure(state, config, account, now) -> LoginResult:
         state.lifecycle.fire(account, "lock", detail=f"{failures} failed logins")
         account.locked_until = now + timedelta(seconds=config["INDUSTRY_AUTH_LOCKOUT_SECONDS"])
         rotate_sessions(account)
+        queue_mail(
+            "account_locked",
+            account,
+            minutes=config["INDUSTRY_AUTH_LOCKOUT_SECONDS"] // 60,
+            forgot_url=external_url("industry_auth.forgot_password"),
+        )
         return LoginResult(account, "locked")
     return LoginResult(account, "wrong_password")
 

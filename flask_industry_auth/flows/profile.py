@@ -52,7 +52,9 @@ def update_profile(account, change: ProfileChange, current_password: str | None)
     account.email_key = account.email.lower()
     record(account, event="profile_update", outcome="ok", detail=",".join(changed))
     if email_changed:
-        queue_mail("email_changed", account, recipient=old_email, old_email=old_email)
+        # Both addresses hear of it: the old one in case this was not the owner.
+        for recipient in (old_email, account.email):
+            queue_mail("email_changed", account, recipient=recipient, old_email=old_email)
     commit_and_dispatch()
     return []
 
