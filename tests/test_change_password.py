@@ -115,3 +115,22 @@ def test_not_offered_to_certificate_accounts(portal, account, app):
     response = _change(portal, OWN_PASSWORD, NEW)
     assert response.status_code == 200 and 'name="new_password"' not in text_of(response)
     assert portal.settle() == []
+
+
+def test_length_is_counted_in_code_points_not_bytes(portal, account):
+    # Twelve Chinese characters are 36 bytes of UTF-8 but twelve characters: enough.
+    assert "請至少使用 12 個字元" in text_of(
+        _change(portal, OWN_PASSWORD, "工業核證無紙化系統建置計"[:11])
+    )
+    assert _change(portal, OWN_PASSWORD, "工業核證無紙化系統建置計").status_code == 302
+
+
+def test_long_passphrases_are_kept_whole(portal, account):
+    long = "長" * 200 + "x" * 56  # 256 code points: allowed, and not truncated
+    assert _change(portal, OWN_PASSWORD, long).status_code == 302
+    portal.logout()
+    assert (
+        portal.login(VALID["business_id"], account["account_id"], long[:-1] + "y").status_code
+        == 200
+    )
+    assert portal.login(VALID["business_id"], account["account_id"], long).status_code == 302
