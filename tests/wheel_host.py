@@ -23,6 +23,8 @@ database, smtp_port, step, *args = sys.argv[1:]
 app = Flask(__name__)
 app.config.update(
     SECRET_KEY="wheel-test",
+    TESTING=True,  # allows the fast argon2 parameters below
+    MAIL_SUPPRESS_SEND=False,  # Flask-Mail would suppress mail under TESTING
     SQLALCHEMY_DATABASE_URI=database,
     MAIL_SERVER="127.0.0.1",
     MAIL_PORT=int(smtp_port),
