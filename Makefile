@@ -17,7 +17,15 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)  ## Run the demo portal on http://127.0.0.1:5000 (SQLite + built-in mail viewer)
 	$(BIN)/python -m examples.portal --port $(DEMO_PORT)
 
-test: $(STAMP)  ## Run the whole test suite (SQLite; PostgreSQL too with INDUSTRY_AUTH_TEST_DATABASE_URL)
+AXE = $(VENV)/axe/node_modules/axe-core/axe.min.js
+
+# axe-core (from the npm registry) for the accessibility tests; skipped without npm.
+$(AXE):
+	@if command -v npm >/dev/null; then \
+	  npm install --silent --no-audit --no-fund --prefix $(VENV)/axe axe-core@4; \
+	else echo "npm not found: the accessibility tests will be skipped"; fi
+
+test: $(STAMP) $(AXE)  ## Run the whole test suite (SQLite; PostgreSQL with INDUSTRY_AUTH_TEST_DATABASE_URL)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)

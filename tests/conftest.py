@@ -15,7 +15,15 @@ TEST_DATABASE_URL = os.environ.get("INDUSTRY_AUTH_TEST_DATABASE_URL")
 
 
 def pytest_report_header(config):
-    return f"industry_auth database: {TEST_DATABASE_URL or 'SQLite (temporary file)'}"
+    from tests.browser.conftest import CHROMIUM, browser_unavailable
+
+    reason = browser_unavailable()
+    return [
+        f"industry_auth database: {TEST_DATABASE_URL or 'SQLite (temporary file)'}",
+        f"browser tests: SKIPPED - {reason}"
+        if reason
+        else f"browser tests: Chromium at {CHROMIUM}",
+    ]
 
 
 @pytest.fixture
