@@ -5,7 +5,7 @@ BIN     = $(VENV)/bin
 STAMP   = $(VENV)/.installed-stamp
 DEMO_PORT ?= 5000
 
-.PHONY: demo test lint catalogs clean
+.PHONY: demo test lint catalogs screenshots clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is needed: make PYTHON=python3.11")'
@@ -27,6 +27,15 @@ $(AXE):
 
 test: $(STAMP) $(AXE)  ## Run the whole test suite (SQLite; PostgreSQL with INDUSTRY_AUTH_TEST_DATABASE_URL)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+SHOWN = login register register-confirm register-errors applicant-management profile \
+        change-password-first login-failed
+
+screenshots: $(STAMP) $(AXE)  ## Refresh docs/screenshots/ from the browser tests
+	$(BIN)/python -m pytest -q tests/browser/test_accessibility.py
+	mkdir -p docs/screenshots
+	for page in $(SHOWN); do for locale in zh_Hant_TW en; do for width in 1280 360; do \
+	  cp build/screenshots/$$page-$$locale-$$width.png docs/screenshots/; done; done; done
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

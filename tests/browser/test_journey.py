@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from playwright.sync_api import expect
 
 from tests.browser.conftest import applicant, mail_details
@@ -66,7 +67,18 @@ def active_account(page, live) -> dict:
     return {**data, **mail}
 
 
-def test_the_whole_journey(page, live):
+@pytest.fixture(params=["javascript", "no-javascript"])
+def any_page(request, browser):
+    """The journey works with JavaScript and without it (every non-certificate flow)."""
+    context = browser.new_context(
+        java_script_enabled=request.param == "javascript", viewport={"width": 1280, "height": 900}
+    )
+    yield context.new_page()
+    context.close()
+
+
+def test_the_whole_journey(any_page, live):
+    page = any_page
     data = applicant(live)
     before = live.mail_count()
     apply(page, live, data)
