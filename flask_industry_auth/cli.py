@@ -72,20 +72,55 @@ def states() -> None:
     is_flag=True,
     help="Also retry mail that is waiting out a back-off.",
 )
-def deliver_mail(include_deferred: bool) -> None:
-    """Send the mail waiting in the outbox."""
+@click.option(
+    "--watch", is_flag=True, help="Keep running as a mail worker until SIGTERM or Ctrl-C."
+)
+@click.option(
+    "--interval",
+    default=2.0,
+    show_default=True,
+    help="Seconds between looks at the outbox when it is empty (--watch).",
+)
+def deliver_mail(include_deferred: bool, watch: bool, interval: float) -> None:
+    """Send the mail waiting in the outbox, once or (--watch) as a long-lived worker.
+
+    Several workers may run at once, on several machines: each mail is claimed by one.
+    """
     from .mail import deliver_due
 
+    stop = _stop_flag() if watch else None
     total = {"sent": 0, "retry": 0, "failed": 0}
     while True:
         counts = deliver_due(include_deferred=include_deferred)
         for key, value in counts.items():
             total[key] += value
-        if sum(counts.values()) == 0 or counts["sent"] == 0:
+        if counts["failed"]:
+            click.echo(f"{counts['failed']} mail(s) failed for good; see the log", err=True)
+        busy = counts["sent"] > 0
+        if not watch:
+            if not busy:
+                break
+            continue
+        if stop.is_set():
             break
+        if not busy:
+            stop.wait(interval)
+            if stop.is_set():
+                break
     click.echo(f"sent {total['sent']}, deferred {total['retry']}, failed {total['failed']}")
-    if total["retry"] or total["failed"]:
+    if not watch and (total["retry"] or total["failed"]):
         raise SystemExit(1)
+
+
+def _stop_flag():
+    """An Event set by SIGTERM or SIGINT: the worker finishes its current mail and stops."""
+    import signal
+    import threading
+
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    return stop
 
 
 @cli.command("migrate")

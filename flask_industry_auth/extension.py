@@ -156,6 +156,15 @@ class IndustryAuth:
         from .ratelimit import init_limiter
 
         app.extensions[EXTENSION_KEY].limiter = init_limiter(app)
+        # Every page, the host's too (the session check reads the database), answers 503
+        # with a clear page when the database is unreachable; a host handler takes precedence.
+        from sqlalchemy.exc import InterfaceError, OperationalError
+
+        from .views import database_unavailable
+
+        for error in (OperationalError, InterfaceError):
+            if error not in app.error_handler_spec[None][None]:
+                app.register_error_handler(error, database_unavailable)
         app.cli.add_command(cli)
 
     def get_lifecycle(self, app: Flask | None = None) -> Lifecycle:

@@ -112,6 +112,22 @@ def _security_headers(response):
     return response
 
 
+def database_unavailable(error):
+    """503 while the database is unreachable: nothing was saved (the transaction is gone)."""
+    import contextlib
+    import logging
+
+    logging.getLogger(__name__).error("flask_industry_auth: database unavailable: %s", error)
+    with contextlib.suppress(Exception):  # the connection is broken: nothing left to undo
+        get_state().db.session.rollback()
+    # Rendered without the context processors: they ask the database who is logged in.
+    from .i18n import current_locale, gettext
+
+    template = current_app.jinja_env.get_template("industry_auth/unavailable.html")
+    page = template.render(_=gettext, industry_auth_locale=current_locale())
+    return page, 503, {"Retry-After": "60", "Cache-Control": "no-store"}
+
+
 @blueprint.errorhandler(400)
 @blueprint.errorhandler(403)
 @blueprint.errorhandler(404)

@@ -46,10 +46,10 @@ def make(database_url, smtp):
 
     def factory(**config):
         app = make_app(database_url, smtp.port, **config)
+        apps.append(app)  # torn down (engine disposed) even if creating the tables fails
         with app.app_context():
             db.drop_all()
             db.create_all()
-        apps.append(app)
         return app
 
     yield factory

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import email
 import email.policy
 import socket
@@ -26,6 +27,12 @@ class ReceivedMail:
 class _Handler:
     def __init__(self, sink: MailSink) -> None:
         self.sink = sink
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if self.sink.stall_seconds:
+            await asyncio.sleep(self.sink.stall_seconds)
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
         if self.sink.refuse_with:
@@ -52,6 +59,8 @@ class MailSink:
         self.mails: list[ReceivedMail] = []
         #: An SMTP reply such as "451 try again later" to refuse every mail with (tests).
         self.refuse_with: str | None = None
+        #: Seconds to stall before answering RCPT TO, to look like a hung server (tests).
+        self.stall_seconds: float = 0
         self._lock = threading.Lock()
         self._controller = Controller(_Handler(self), hostname="127.0.0.1", port=self.port)
 

@@ -30,15 +30,23 @@ def rotate_sessions(account) -> None:
     account.session_uniquifier = secrets.token_hex(16)
 
 
-def find_account(account_id: str):
-    """The account with this 電子身分帳號 (case-insensitive, full-width tolerant), or None."""
+def find_account(account_id: str, *, for_update: bool = False):
+    """The account with this 電子身分帳號 (case-insensitive, full-width tolerant), or None.
+
+    ``for_update`` locks the row until the commit (``SELECT … FOR UPDATE`` on PostgreSQL), so
+    that concurrent requests for one account (parallel wrong passwords, a temporary password
+    sent twice) take turns and each sees the other's outcome.
+    """
     # NFKC turns full-width letters and digits typed with an IME into ASCII.
     key = unicodedata.normalize("NFKC", account_id or "").strip().upper()
     if not key or len(key) > 32:
         return None
     state = get_state()
     Account = state.models.Account
-    return state.db.session.scalar(state.db.select(Account).where(Account.account_id == key))
+    query = state.db.select(Account).where(Account.account_id == key)
+    if for_update:
+        query = query.with_for_update()
+    return state.db.session.scalar(query)
 
 
 __all__ = ["BasicData", "find_account", "rotate_sessions", "utcnow"]

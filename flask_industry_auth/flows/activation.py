@@ -104,5 +104,7 @@ def _by_token(token: str | None):
     state = get_state()
     Account = state.models.Account
     return state.db.session.scalar(
-        state.db.select(Account).where(Account.activation_token_hash == passwords.token_hash(token))
+        state.db.select(Account)
+        .where(Account.activation_token_hash == passwords.token_hash(token))
+        .with_for_update()
     )

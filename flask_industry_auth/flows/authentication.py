@@ -41,7 +41,7 @@ def authenticate(business_id: str, account_id: str, password: str) -> LoginResul
     """Check the credentials and apply the lockout rules. Commits the outcome."""
     state = get_state()
     config = current_app.config
-    account = find_account(account_id)
+    account = find_account(account_id, for_update=True)
     result = _check(state, config, account, normalize_business_id(business_id), password)
     if result.ok:
         account.last_login_at = utcnow()

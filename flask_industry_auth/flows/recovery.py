@@ -23,7 +23,7 @@ def request_reset(account_id: str) -> None:
     """Mail a temporary password to the owner of ``account_id``, if there is one that may
     have one. Certificate accounts are mailed an explanation instead (their PIN is the CA's)."""
     state = get_state()
-    account = find_account(account_id)
+    account = find_account(account_id, for_update=True)
     lifecycle = state.lifecycle
     issue = (
         account is not None
