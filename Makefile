@@ -5,7 +5,7 @@ BIN     = $(VENV)/bin
 STAMP   = $(VENV)/.installed-stamp
 DEMO_PORT ?= 5000
 
-.PHONY: demo test lint catalogs screenshots clean
+.PHONY: demo test bench lint catalogs screenshots clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is needed: make PYTHON=python3.11")'
@@ -36,6 +36,12 @@ screenshots: $(STAMP) $(AXE)  ## Refresh docs/screenshots/ from the browser test
 	mkdir -p docs/screenshots
 	for page in $(SHOWN); do for locale in zh_Hant_TW en; do for width in 1280 360; do \
 	  cp build/screenshots/$$page-$$locale-$$width.png docs/screenshots/; done; done; done
+
+bench: $(STAMP)  ## Benchmarks against Flask-Security-Too and bare Flask (needs PostgreSQL, wrk)
+	$(BIN)/python -m pip install --quiet -e '.[bench]'
+	@command -v wrk >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get install -y -qq wrk; } || \
+	  { echo "wrk is needed: apt-get install wrk"; exit 1; }
+	$(BIN)/python -m benchmarks.run $(BENCH_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
