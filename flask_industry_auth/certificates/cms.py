@@ -112,14 +112,24 @@ def _find_signer(sid, certificates: list[x509.Certificate]) -> x509.Certificate:
     raise CertificateRefused("malformed", "the signer's certificate is not included")
 
 
-def _verify(cert: x509.Certificate, signature: bytes, data: bytes, algorithm) -> None:
-    key = cert.public_key()
+def signature_valid(key, signature: bytes, data: bytes, algorithm) -> bool:
+    """Whether ``signature`` over ``data`` verifies with an RSA (PKCS#1 v1.5) or EC public
+    ``key``. Used for the CMS signature here and for CRLs' and OCSP responses' signatures."""
     try:
         if isinstance(key, rsa.RSAPublicKey):
             key.verify(signature, data, padding.PKCS1v15(), algorithm)
         elif isinstance(key, ec.EllipticCurvePublicKey):
             key.verify(signature, data, ec.ECDSA(algorithm))
         else:
-            raise CertificateRefused("weak_algorithm", type(key).__name__)
+            return False
     except InvalidSignature:
-        raise CertificateRefused("bad_signature") from None
+        return False
+    return True
+
+
+def _verify(cert: x509.Certificate, signature: bytes, data: bytes, algorithm) -> None:
+    key = cert.public_key()
+    if not isinstance(key, rsa.RSAPublicKey | ec.EllipticCurvePublicKey):
+        raise CertificateRefused("weak_algorithm", type(key).__name__)
+    if not signature_valid(key, signature, data, algorithm):
+        raise CertificateRefused("bad_signature")

@@ -16,10 +16,10 @@ from typing import Protocol
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.x509 import ocsp
 from cryptography.x509.oid import AuthorityInformationAccessOID, ExtendedKeyUsageOID
 
+from .cms import signature_valid
 from .errors import CertificateRefused
 
 log = logging.getLogger(__name__)
@@ -44,20 +44,6 @@ def _fetch(
             return response.read(64 * 1024 * 1024)
     except OSError as exc:
         raise CertificateRefused("revocation_unknown", f"{url}: {exc}") from None
-
-
-def _verify_signed_by(issuer: x509.Certificate, signature: bytes, data: bytes, algorithm) -> bool:
-    key = issuer.public_key()
-    try:
-        if isinstance(key, rsa.RSAPublicKey):
-            key.verify(signature, data, padding.PKCS1v15(), algorithm)
-        elif isinstance(key, ec.EllipticCurvePublicKey):
-            key.verify(signature, data, ec.ECDSA(algorithm))
-        else:
-            return False
-    except InvalidSignature:
-        return False
-    return True
 
 
 def _uris(cert: x509.Certificate, extension_class, *, ocsp_only: bool = False) -> list[str]:
@@ -174,8 +160,8 @@ class OCSPChecker:
         if response.serial_number != cert.serial_number:
             raise CertificateRefused("revocation_unknown", "OCSP answered another certificate")
         signer = self._responder(response, issuer)
-        if not _verify_signed_by(
-            signer,
+        if not signature_valid(
+            signer.public_key(),
             response.signature,
             response.tbs_response_bytes,
             response.signature_hash_algorithm,

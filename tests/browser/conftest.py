@@ -54,7 +54,7 @@ def pytest_collection_modifyitems(config, items):
         raise pytest.UsageError(f"browser tests required but {reason}")
     for item in items:
         if "tests/browser" in str(item.fspath):
-            item.add_marker(pytest.mark.skip(reason=f"browser tests: {reason}"))
+            item.add_marker(pytest.mark.skip(reason=f"no Chromium browser here: {reason}"))
 
 
 def _free_port() -> int:

@@ -8,7 +8,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import AXE, SCREENSHOTS, applicant, mail_details
+from tests.browser.conftest import AXE, REQUIRED, SCREENSHOTS, applicant, mail_details
 from tests.browser.test_journey import OWN, fill_application
 
 TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
@@ -18,7 +18,11 @@ LANGUAGES = {"zh_Hant_TW": "中文", "en": "English"}
 @pytest.fixture
 def a11y_page(browser):
     if not AXE.exists():
-        pytest.skip("axe-core is not installed (make test installs it with npm)")
+        # CI requires the browser tests (INDUSTRY_AUTH_REQUIRE_BROWSER=1): axe too.
+        message = "axe-core is not installed (make test installs it with npm)"
+        if REQUIRED:
+            pytest.fail(message)
+        pytest.skip(f"{message}; set INDUSTRY_AUTH_REQUIRE_BROWSER=1 to make this an error")
     # axe is injected as a script: the pages' CSP would (rightly) refuse it.
     context = browser.new_context(bypass_csp=True, viewport={"width": 1280, "height": 900})
     yield context.new_page()
