@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import gzip
 import hashlib
-import hmac
 import secrets
 import unicodedata
 from dataclasses import dataclass
@@ -119,7 +118,3 @@ def new_token() -> str:
 def token_hash(token: str) -> str:
     """SHA-256 of a high-entropy token. A slow hash is unnecessary: tokens are not guessable."""
     return hashlib.sha256(token.encode()).hexdigest()
-
-
-def same_token(a: str, b: str) -> bool:
-    return hmac.compare_digest(a, b)
