@@ -41,7 +41,7 @@ def activate(token: str | None) -> TokenStatus:
     The token is consumed with one conditional UPDATE, so two simultaneous clicks activate
     once and the later one sees an invalid link.
     """
-    account = _by_token(token)
+    account = _by_token(token, for_update=True)
     status = _status(account)
     if status is not TokenStatus.VALID:
         return status
@@ -98,13 +98,13 @@ def resend(business_id: str, email: str) -> None:
     commit_and_dispatch()
 
 
-def _by_token(token: str | None):
+def _by_token(token: str | None, *, for_update: bool = False):
+    # Only activating locks the row; showing the confirmation page just reads it.
     if not token or len(token) > 100:
         return None
     state = get_state()
     Account = state.models.Account
-    return state.db.session.scalar(
-        state.db.select(Account)
-        .where(Account.activation_token_hash == passwords.token_hash(token))
-        .with_for_update()
+    query = state.db.select(Account).where(
+        Account.activation_token_hash == passwords.token_hash(token)
     )
+    return state.db.session.scalar(query.with_for_update() if for_update else query)
