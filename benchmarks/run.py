@@ -160,6 +160,10 @@ def prepared(server: Server, method: str, path: str, form: dict | None) -> tuple
                 server.base + login[1], data=urllib.parse.urlencode(data).encode()
             )
         )
+    if method == "GET":
+        # Replay the cookie a browser would hold after one visit: the first visit's cookie
+        # gets rewritten once more by Flask-Login (``_fresh``), in every app alike.
+        browser.get(path)
     cookie = _cookies(browser)
     body = ""
     if form is not None:

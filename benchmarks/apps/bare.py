@@ -6,7 +6,7 @@ import secrets
 import sqlalchemy as sa
 from argon2 import PasswordHasher
 from argon2.exceptions import VerificationError
-from flask import Flask, redirect, render_template_string, request, session
+from flask import Flask, redirect, render_template, request, session
 from flask_sqlalchemy import SQLAlchemy
 
 from benchmarks.apps.common import (
@@ -14,7 +14,6 @@ from benchmarks.apps.common import (
     ARGON2,
     BUSINESS_ID,
     DATABASE,
-    PAGE,
     PASSWORD,
     account_id,
 )
@@ -40,7 +39,7 @@ def create_app() -> Flask:
 
     @app.get("/login")
     def login_page():
-        return render_template_string(PAGE, title="login", body="form")
+        return render_template("page.html", title="login", body="form")
 
     @app.post("/login")
     def login():
@@ -52,7 +51,7 @@ def create_app() -> Flask:
         except VerificationError:
             ok = False
         if not (ok and user and user.business_id == request.form.get("business_id")):
-            return render_template_string(PAGE, title="login", body="failed")
+            return render_template("page.html", title="login", body="failed")
         session["uid"] = user.id
         return redirect("/profile")
 
@@ -61,7 +60,7 @@ def create_app() -> Flask:
         user = db.session.get(User, session.get("uid", 0))
         if user is None:
             return redirect("/login")
-        return render_template_string(PAGE, title="profile", body=user.name)
+        return render_template("page.html", title="profile", body=user.name)
 
     @app.post("/forgot")
     def forgot():
@@ -71,7 +70,7 @@ def create_app() -> Flask:
         hasher.hash(secrets.token_hex(16))  # a temporary password, or the same work
         if user is not None:
             db.session.commit()
-        return render_template_string(PAGE, title="forgot", body="sent")
+        return render_template("page.html", title="forgot", body="sent")
 
     return app
 

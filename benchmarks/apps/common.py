@@ -15,7 +15,3 @@ ARGON2 = {
 
 def account_id(n: int) -> str:
     return f"BENCH{n:07d}"
-
-
-PAGE = """<!doctype html><html lang="zh-Hant-TW"><head><meta charset="utf-8">
-<title>{{ title }}</title></head><body><main><h1>{{ title }}</h1>{{ body }}</main></body></html>"""

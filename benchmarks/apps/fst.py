@@ -1,7 +1,7 @@
 """The same portal on Flask-Security-Too (login, an authenticated page, forgot password)."""
 
 import sqlalchemy as sa
-from flask import Flask, render_template_string
+from flask import Flask, render_template
 from flask_security import (
     MailUtil,
     Security,
@@ -13,7 +13,7 @@ from flask_security import (
 from flask_security.models import fsqla_v3 as fsqla
 from flask_sqlalchemy import SQLAlchemy
 
-from benchmarks.apps.common import ACCOUNTS, ARGON2, DATABASE, PAGE, PASSWORD
+from benchmarks.apps.common import ACCOUNTS, ARGON2, DATABASE, PASSWORD
 
 db = SQLAlchemy()
 fsqla.FsModels.set_db_info(db)
@@ -59,7 +59,7 @@ def create_app() -> Flask:
     @app.get("/profile")
     @auth_required()
     def profile():
-        return render_template_string(PAGE, title="profile", body=current_user.email)
+        return render_template("page.html", title="profile", body=current_user.email)
 
     return app
 
