@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from flask import current_app
 from flask_wtf.csrf import generate_csrf
+from markupsafe import Markup, escape
+from wtforms.widgets.core import clean_key
 
-from .i18n import current_locale, gettext
+from .i18n import bound_gettext, current_locale
 
 
 def template_context() -> dict:
@@ -14,12 +16,53 @@ def template_context() -> dict:
     from .filing import current_account
 
     config = current_app.config
+    translate = bound_gettext()
     return {
-        "_": gettext,
-        "gettext": gettext,
+        "_": translate,
+        "gettext": translate,
         "csrf_token": generate_csrf,
         "industry_auth_base_template": config["INDUSTRY_AUTH_BASE_TEMPLATE"],
         "industry_auth_locale": current_locale(),
         "industry_auth_locales": config["INDUSTRY_AUTH_LOCALES"],
         "current_account": current_account,
     }
+
+
+def render_input(field, **attributes) -> Markup:
+    """``field(**attributes)`` for WTForms ``<input>`` widgets, without the widget's cost.
+
+    Same attributes as the widget writes (the field's ``render_kw``, id, type, value, the
+    validation flags such as ``required`` and ``maxlength``; ``False`` leaves one out), built
+    with plain string formatting: the widgets' per-attribute ``Markup.format`` was the largest
+    single cost of a page (benchmarks/README.md). Any other widget (a select, a textarea, a
+    datalist) renders through WTForms as before.
+    """
+    widget = field.widget
+    validation_attrs = getattr(widget, "validation_attrs", None)
+    input_type = getattr(widget, "input_type", None)
+    if (
+        validation_attrs is None
+        or input_type is None
+        or getattr(field, "_datalist", None) is not None
+    ):
+        return field(**attributes)
+    params = dict(field.render_kw or {}, **attributes)
+    params.setdefault("id", field.id)
+    params.setdefault("type", input_type)
+    if getattr(widget, "hide_value", False):
+        params["value"] = ""
+    elif "value" not in params:
+        params["value"] = field._value()
+    for key in validation_attrs:
+        if key not in params:
+            value = getattr(field.flags, key)
+            if value is not None:
+                params[key] = value() if callable(value) else value
+    params["name"] = field.name
+    parts = []
+    for key, value in sorted(params.items()):
+        if value is True:
+            parts.append(clean_key(key))
+        elif value is not False:
+            parts.append(f'{clean_key(key)}="{escape(value)}"')
+    return Markup(f"<input {' '.join(parts)}>")  # noqa: S704 (keys from code, values escaped)

@@ -26,7 +26,7 @@ from .flows import activation, authentication, certificate, recovery, registrati
 from .flows import profile as profile_flow
 from .i18n import LOCALE_SESSION_KEY, current_locale
 from .i18n import gettext as _
-from .rendering import template_context
+from .rendering import render_input, template_context
 from .resources import resource_dir
 
 blueprint = Blueprint(
@@ -56,6 +56,7 @@ _ALLOWED_DURING_FORCED_CHANGE = frozenset(
 )
 
 blueprint.context_processor(template_context)
+blueprint.add_app_template_filter(render_input, "industry_auth_input")
 
 
 @blueprint.before_request
