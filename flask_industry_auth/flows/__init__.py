@@ -45,7 +45,9 @@ def find_account(account_id: str, *, for_update: bool = False):
     Account = state.models.Account
     query = state.db.select(Account).where(Account.account_id == key)
     if for_update:
-        query = query.with_for_update()
+        # populate_existing: an earlier unlocked read of this row in the session must not
+        # hide what a concurrent request committed before the lock was granted.
+        query = query.with_for_update().execution_options(populate_existing=True)
     return state.db.session.scalar(query)
 
 

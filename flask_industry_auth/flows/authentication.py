@@ -41,8 +41,14 @@ def authenticate(business_id: str, account_id: str, password: str) -> LoginResul
     """Check the credentials and apply the lockout rules. Commits the outcome."""
     state = get_state()
     config = current_app.config
+    business_id = normalize_business_id(business_id)
+    # The password hashes are checked before the row is locked, so that requests for one
+    # account do not queue behind each other's argon2 computation; under the lock the
+    # outcome is decided again on fresh data, reusing a check whose hash has not changed.
+    verifier = _Verifier(state.hasher, password)
+    _check_ahead(verifier, config, find_account(account_id), business_id, state.lifecycle)
     account = find_account(account_id, for_update=True)
-    result = _check(state, config, account, normalize_business_id(business_id), password)
+    result = _check(state, config, account, business_id, verifier)
     if result.ok:
         account.last_login_at = utcnow()
     record(
@@ -52,20 +58,70 @@ def authenticate(business_id: str, account_id: str, password: str) -> LoginResul
         account_id=account_id,
         from_state=getattr(account, "state", None),
     )
-    commit_and_dispatch()
+    # The row was read under its lock and written here: keep it loaded after the commit,
+    # so logging in does not read it again.
+    session = state.db.session()
+    keep, session.expire_on_commit = session.expire_on_commit, False
+    try:
+        commit_and_dispatch()
+    finally:
+        session.expire_on_commit = keep
     return result
 
 
-def _check(state, config, account, business_id: str, password: str) -> LoginResult:
-    hasher, lifecycle = state.hasher, state.lifecycle
-    if password_length(password) > config["INDUSTRY_AUTH_PASSWORD_MAX_LENGTH"]:
-        hasher.dummy_verify()
+class _Verifier:
+    """The password checks of one login attempt, each computed once: a stored hash is
+    verified at most once, and the dummy verification (unknown account) runs at most once."""
+
+    def __init__(self, hasher, password: str) -> None:
+        self.hasher, self.password = hasher, password
+        self._results: dict[str, bool] = {}
+        self._dummy_done = False
+
+    def verify(self, stored: str | None) -> bool:
+        if stored not in self._results:
+            self._results[stored] = self.hasher.verify(stored, self.password)
+        return self._results[stored]
+
+    def dummy(self) -> None:
+        if not self._dummy_done:
+            self.hasher.dummy_verify()
+            self._dummy_done = True
+
+
+def _check_ahead(verifier, config, account, business_id: str, lifecycle) -> None:
+    """Compute, without the row lock, the hash checks :func:`_check` will ask for."""
+    now = utcnow()
+    if (
+        password_length(verifier.password) > config["INDUSTRY_AUTH_PASSWORD_MAX_LENGTH"]
+        or account is None
+        or account.business_id != business_id
+        or account.is_certificate_account
+    ):
+        verifier.dummy()
+        return
+    locked = account.state == LOCKED and not (account.locked_until and account.locked_until <= now)
+    if (
+        not locked
+        and account.state != lifecycle.initial
+        and not lifecycle.can_log_in(account.state)
+    ):
+        verifier.dummy()
+        return
+    if locked or not verifier.verify(account.password_hash):
+        _temporary_password_matches(account, now, verifier)
+
+
+def _check(state, config, account, business_id: str, verifier) -> LoginResult:
+    lifecycle = state.lifecycle
+    if password_length(verifier.password) > config["INDUSTRY_AUTH_PASSWORD_MAX_LENGTH"]:
+        verifier.dummy()
         return LoginResult(account, "wrong_password")
     if account is None or account.business_id != business_id:
-        hasher.dummy_verify()
+        verifier.dummy()
         return LoginResult(account, "unknown" if account is None else "wrong_business_id")
     if account.is_certificate_account:
-        hasher.dummy_verify()  # certificate accounts log in with their card, not a password
+        verifier.dummy()  # certificate accounts log in with their card, not a password
         return LoginResult(account, "certificate_account")
 
     now = utcnow()
@@ -73,37 +129,37 @@ def _check(state, config, account, business_id: str, password: str) -> LoginResu
         _unlock(account, lifecycle)
     if account.state == LOCKED:
         # Still locked: only an emailed temporary password gets in (and unlocks).
-        if _temporary_password_matches(account, password, now, hasher):
+        if _temporary_password_matches(account, now, verifier):
             return _use_temporary_password(account, lifecycle)
         return LoginResult(account, "locked")
     if account.state != lifecycle.initial and not lifecycle.can_log_in(account.state):
-        hasher.dummy_verify()
+        verifier.dummy()
         return LoginResult(account, "not_allowed")
 
-    if hasher.verify(account.password_hash, password):
+    if verifier.verify(account.password_hash):
         if account.state == lifecycle.initial:
             return LoginResult(account, "not_activated")
         if account.state == RESET:
             # The owner remembered: the temporary password is withdrawn.
             lifecycle.fire(account, "cancel_reset")
             account.temp_password_hash = account.temp_password_expires_at = None
-        if hasher.needs_rehash(account.password_hash):
-            account.password_hash = hasher.hash(password)
+        if state.hasher.needs_rehash(account.password_hash):
+            account.password_hash = state.hasher.hash(verifier.password)
         account.failed_logins = 0
         return LoginResult(account, "ok")
-    if _temporary_password_matches(account, password, now, hasher):
+    if _temporary_password_matches(account, now, verifier):
         if account.state == lifecycle.initial:
             return LoginResult(account, "not_activated")
         return _use_temporary_password(account, lifecycle)
     return _count_failure(state, config, account, now)
 
 
-def _temporary_password_matches(account, password, now, hasher) -> bool:
+def _temporary_password_matches(account, now, verifier) -> bool:
     if not account.temp_password_hash:
         return False
     if account.temp_password_expires_at is None or account.temp_password_expires_at < now:
         return False
-    return hasher.verify(account.temp_password_hash, password)
+    return verifier.verify(account.temp_password_hash)
 
 
 def _use_temporary_password(account, lifecycle) -> LoginResult:

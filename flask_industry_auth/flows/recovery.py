@@ -10,7 +10,6 @@ from datetime import timedelta
 
 from flask import current_app
 
-from .. import passwords
 from ..audit import record
 from ..extension import get_state
 from ..lifecycle import LOCKED
@@ -23,6 +22,11 @@ def request_reset(account_id: str) -> None:
     """Mail a temporary password to the owner of ``account_id``, if there is one that may
     have one. Certificate accounts are mailed an explanation instead (their PIN is the CA's)."""
     state = get_state()
+    # Hashed before the row lock and whether or not a password is issued: requests for one
+    # account do not queue behind each other's argon2 computation, and an unknown account
+    # costs the same work as a known one.
+    password = state.adapter.generate_temporary_password()
+    password_hash = state.hasher.hash(password)
     account = find_account(account_id, for_update=True)
     lifecycle = state.lifecycle
     issue = (
@@ -31,7 +35,6 @@ def request_reset(account_id: str) -> None:
         and (lifecycle.can(account, "request_reset") or account.state == LOCKED)
     )
     if not issue:
-        state.hasher.hash(passwords.new_token())  # the same work as issuing a password
         record(
             account,
             event="request_reset",
@@ -48,8 +51,7 @@ def request_reset(account_id: str) -> None:
         return
 
     seconds = current_app.config["INDUSTRY_AUTH_TEMP_PASSWORD_SECONDS"]
-    password = state.adapter.generate_temporary_password()
-    account.temp_password_hash = state.hasher.hash(password)
+    account.temp_password_hash = password_hash
     account.temp_password_expires_at = utcnow() + timedelta(seconds=seconds)
     if account.state == LOCKED:
         # Stays locked: the lock still refuses the old password, the temporary one unlocks.
