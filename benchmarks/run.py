@@ -226,14 +226,14 @@ def _ms(value: str) -> float:
     return float(number) * {"us": 0.001, "ms": 1, "s": 1000, "m": 60000}[unit]
 
 
-def databases(server_url: str) -> dict[str, str]:
+def databases(server_url: str, names=APPS) -> dict[str, str]:
     engine = sa.create_engine(f"{server_url}/postgres", isolation_level="AUTOCOMMIT")
     with engine.connect() as connection:
-        for app in APPS:
+        for app in names:
             connection.execute(sa.text(f"DROP DATABASE IF EXISTS bench_{app}"))
             connection.execute(sa.text(f"CREATE DATABASE bench_{app}"))
     engine.dispose()
-    return {app: f"{server_url}/bench_{app}" for app in APPS}
+    return {app: f"{server_url}/bench_{app}" for app in names}
 
 
 def main() -> int:
@@ -243,9 +243,23 @@ def main() -> int:
     parser.add_argument("--accounts", type=int, default=10_000)
     parser.add_argument("--postgres", default="postgresql+psycopg://postgres@127.0.0.1:5432")
     parser.add_argument("--argon2", choices=list(ARGON2), action="append")
+    parser.add_argument(
+        "--growth",
+        action="store_true",
+        help="only the cost growth: our login and profile at 1,000 and 100,000 accounts",
+    )
+    parser.add_argument(
+        "--hash-only", action="store_true", help="only the argon2id cost table (no servers)"
+    )
     args = parser.parse_args()
+    argon2_costs()
+    if args.hash_only:
+        return 0
     if not shutil.which("wrk"):
         sys.exit("wrk is needed: apt-get install wrk")
+    if args.growth:
+        growth(databases(args.postgres, [f"ours_{n}" for n in GROWTH]), args)
+        return 0
     urls = databases(args.postgres)
     for label in args.argon2 or list(ARGON2):
         servers = {app: Server(app, urls[app], ARGON2[label], args.accounts) for app in APPS}
@@ -263,6 +277,72 @@ def main() -> int:
                 server.stop()
         report(label, results, args)
     return 0
+
+
+GROWTH = (1_000, 100_000)
+GROWTH_PATHS = ("POST login", "GET profile")
+
+
+def growth(urls: dict[str, str], args) -> None:
+    """Our app seeded with 1,000 and with 100,000 accounts, driven alternately."""
+    servers = {n: Server("ours", urls[f"ours_{n}"], ARGON2["ASVS floor"], n) for n in GROWTH}
+    results: dict[tuple[int, str], list[dict]] = {}
+    try:
+        for _ in range(args.rounds):
+            for name in GROWTH_PATHS:
+                method, path, form = paths("ours")[name]
+                for accounts, server in servers.items():
+                    results.setdefault((accounts, name), []).append(
+                        run_wrk(server, method, path, form, args.seconds)
+                    )
+    finally:
+        for server in servers.values():
+            server.stop()
+    print(
+        f"\n### Cost growth: ours, argon2id ASVS floor, {args.seconds:g} s x {args.rounds} "
+        "rounds (medians)\n"
+    )
+    print(
+        "| path | req/s at 1,000 | req/s at 100,000 | change | CPU ms/req at 1,000 | at 100,000 |"
+    )
+    print("|---|---:|---:|---:|---:|---:|")
+    for name in GROWTH_PATHS:
+        small, large = (
+            {k: statistics.median(r[k] for r in results[(n, name)]) for k in ("rps", "cpu_ms")}
+            for n in GROWTH
+        )
+        change = 100 * (large["rps"] - small["rps"]) / small["rps"]
+        print(
+            f"| {name} | {small['rps']:.0f} | {large['rps']:.0f} | {change:+.1f} % "
+            f"| {small['cpu_ms']:.2f} | {large['cpu_ms']:.2f} |"
+        )
+
+
+#: argon2id settings a portal might choose (OWASP's equivalent set, argon2-cffi's default).
+ARGON2_CHOICES = (
+    ("argon2-cffi default (RFC 9106 low-memory)", 3, 65536, 4),
+    ("OWASP: m=46 MiB, t=1", 1, 47104, 1),
+    ("OWASP / ASVS floor: m=19 MiB, t=2", 2, 19456, 1),
+    ("OWASP: m=12 MiB, t=3", 3, 12288, 1),
+    ("OWASP: m=7 MiB, t=5", 5, 7168, 1),
+)
+
+
+def argon2_costs(repeat: int = 15) -> None:
+    """Time one argon2id verification per setting on this machine (one thread, in process)."""
+    from argon2 import PasswordHasher
+
+    print("\n### argon2id: the cost of one verification on this machine\n")
+    print("| setting | t | m (MiB) | p | CPU ms / verify | logins/s per core |")
+    print("|---|---:|---:|---:|---:|---:|")
+    for label, t, m, p in ARGON2_CHOICES:
+        hasher = PasswordHasher(time_cost=t, memory_cost=m, parallelism=p)
+        digest = hasher.hash(PASSWORD)
+        started = time.process_time()
+        for _ in range(repeat):
+            hasher.verify(digest, PASSWORD)
+        ms = 1000 * (time.process_time() - started) / repeat
+        print(f"| {label} | {t} | {m // 1024} | {p} | {ms:.1f} | {1000 / ms:.0f} |")
 
 
 def report(label: str, results, args) -> None:

@@ -138,18 +138,35 @@ def test_registration_answers_and_costs_the_same_for_a_duplicate(portal, app):
 # -- password storage --------------------------------------------------------------------------
 
 
-def test_argon2_below_the_floor_is_refused_outside_tests(database_url, smtp):
-    with pytest.raises(RuntimeError, match="below the floor"):
-        make_app(database_url, smtp.port, TESTING=False)
-    app = make_app(
-        database_url,
-        smtp.port,
-        TESTING=False,
-        INDUSTRY_AUTH_ARGON2_TIME_COST=2,
-        INDUSTRY_AUTH_ARGON2_MEMORY_COST=19456,
-        INDUSTRY_AUTH_ARGON2_PARALLELISM=1,
-    )
-    assert app.extensions["industry_auth"].hasher is not None
+@pytest.mark.parametrize(
+    ("memory", "passes", "accepted"),
+    [
+        (65536, 3, True),  # argon2-cffi's default
+        (47104, 1, True),
+        (47103, 1, False),
+        (19456, 2, True),
+        (19456, 1, False),
+        (12288, 3, True),
+        (12287, 3, False),
+        (9216, 4, True),
+        (7168, 5, True),
+        (7168, 4, False),
+    ],
+)
+def test_argon2_below_the_floor_is_refused_outside_tests(
+    database_url, smtp, memory, passes, accepted
+):
+    config = {
+        "INDUSTRY_AUTH_ARGON2_TIME_COST": passes,
+        "INDUSTRY_AUTH_ARGON2_MEMORY_COST": memory,
+        "INDUSTRY_AUTH_ARGON2_PARALLELISM": 1,
+    }
+    if accepted:
+        app = make_app(database_url, smtp.port, TESTING=False, **config)
+        assert app.extensions["industry_auth"].hasher is not None
+    else:
+        with pytest.raises(RuntimeError, match="below the floor"):
+            make_app(database_url, smtp.port, TESTING=False, **config)
 
 
 def test_hashes_are_upgraded_at_login_when_parameters_change(portal, account, app):
