@@ -12,6 +12,14 @@ Hosts extend the lifecycle after ``init_app`` without touching this package or t
     lifecycle.add_transition("suspend", ["activated", "reset", "locked"], "suspended")
     lifecycle.add_transition("resume", "suspended", "activated")
 
+A transition marked ``operator=True`` (the default for host additions) is one agency staff may
+take (``flask industry-auth`` and the admin blueprint show it); the others are the
+applicant's own doing (activating, resetting a password). A transition from ``"*"`` leaves
+every state, host-added ones included (``delete``).
+
+``INDUSTRY_AUTH_REQUIRE_APPROVAL`` adds a review step with :func:`add_approval`, the same way a
+host adds its own states.
+
 The lifecycle never commits: :meth:`Lifecycle.fire` changes the account and adds an audit row
 to the session; the calling flow commits both together.
 """
@@ -27,6 +35,12 @@ REQUESTED = "requested"
 ACTIVATED = "activated"
 LOCKED = "locked"
 RESET = "reset"
+DISABLED = "disabled"
+DELETED = "deleted"
+PENDING_APPROVAL = "pending_approval"
+REJECTED = "rejected"
+#: A transition source meaning every state.
+ANY = "*"
 
 
 @dataclass(frozen=True)
@@ -47,6 +61,12 @@ class TransitionSpec:
     sources: tuple[str, ...]
     dest: str
     description: str = ""
+    #: Whether agency staff may take it (CLI, admin blueprint).
+    operator: bool = True
+
+    def leaves(self, state: str) -> bool:
+        """Whether this transition may start from ``state``."""
+        return state in self.sources or (ANY in self.sources and state != self.dest)
 
 
 #: The package's states. ``locked`` accounts log in again once the lock expires (the
@@ -54,17 +74,22 @@ class TransitionSpec:
 STATES: tuple[StateSpec, ...] = (
     StateSpec(REQUESTED, False, "applied for; waiting for activation"),
     StateSpec(ACTIVATED, True, "active"),
-    StateSpec(LOCKED, False, "locked after too many failed logins"),
+    StateSpec(LOCKED, False, "locked after too many failed logins, or by an operator"),
     StateSpec(RESET, True, "a temporary password has been mailed; the old one still works"),
+    StateSpec(DISABLED, False, "disabled by an operator or after a long time without login"),
+    StateSpec(DELETED, False, "deleted: personal data removed, audit trail pseudonymised"),
 )
 
 TRANSITIONS: tuple[TransitionSpec, ...] = (
-    TransitionSpec("activate", (REQUESTED,), ACTIVATED, "activation link confirmed"),
-    TransitionSpec("lock", (ACTIVATED, RESET), LOCKED, "too many failed logins"),
+    TransitionSpec("activate", (REQUESTED,), ACTIVATED, "activation link confirmed", False),
+    TransitionSpec("lock", (ACTIVATED, RESET), LOCKED, "too many failed logins, or an operator"),
     TransitionSpec("unlock", (LOCKED,), ACTIVATED, "lock expired or operator unlock"),
-    TransitionSpec("request_reset", (ACTIVATED, RESET), RESET, "temporary password mailed"),
-    TransitionSpec("complete_reset", (RESET, LOCKED), ACTIVATED, "temporary password used"),
-    TransitionSpec("cancel_reset", (RESET,), ACTIVATED, "logged in with the old password"),
+    TransitionSpec("request_reset", (ACTIVATED, RESET), RESET, "temporary password mailed", False),
+    TransitionSpec("complete_reset", (RESET, LOCKED), ACTIVATED, "temporary password used", False),
+    TransitionSpec("cancel_reset", (RESET,), ACTIVATED, "logged in with the old password", False),
+    TransitionSpec("disable", (ACTIVATED, LOCKED, RESET), DISABLED, "停用: no more logins"),
+    TransitionSpec("enable", (DISABLED,), ACTIVATED, "啟用 again"),
+    TransitionSpec("delete", (ANY,), DELETED, "刪除: personal data removed"),
 )
 
 
@@ -100,7 +125,9 @@ class Lifecycle:
         for state in specs_states:
             self.add_state(state.name, can_log_in=state.can_log_in, description=state.description)
         for t in specs_transitions:
-            self.add_transition(t.trigger, list(t.sources), t.dest, description=t.description)
+            self.add_transition(
+                t.trigger, list(t.sources), t.dest, description=t.description, operator=t.operator
+            )
 
     @classmethod
     def default(cls) -> Lifecycle:
@@ -109,23 +136,38 @@ class Lifecycle:
 
     def add_state(self, name: str, *, can_log_in: bool = False, description: str = "") -> None:
         """Add a state. States are plain strings, so no schema change is needed."""
-        if name in self.states:
+        if name in self.states or name == ANY:
             raise ValueError(f"state {name!r} already exists")
         if len(name) > 32:
             raise ValueError("state names are at most 32 characters (the column's size)")
         self.states[name] = StateSpec(name, can_log_in, description)
         self.machine.add_state(name)
+        for t in self.transitions:  # transitions from every state leave this one too
+            if t.leaves(name) and ANY in t.sources:
+                self.machine.add_transition(t.trigger, name, t.dest)
 
     def add_transition(
-        self, trigger: str, source: str | list[str], dest: str, *, description: str = ""
+        self,
+        trigger: str,
+        source: str | list[str],
+        dest: str,
+        *,
+        description: str = "",
+        operator: bool = True,
     ) -> None:
-        """Add an event from ``source`` (one state or a list) to ``dest``."""
+        """Add an event from ``source`` (one state, a list, or ``"*"`` for every state) to
+        ``dest``. ``operator=False`` keeps it off the staff's buttons and commands."""
         sources = (source,) if isinstance(source, str) else tuple(source)
         for name in (*sources, dest):
-            if name not in self.states:
+            if name not in self.states and name != ANY:
                 raise ValueError(f"unknown state {name!r}; add it with add_state() first")
-        self.transitions.append(TransitionSpec(trigger, sources, dest, description))
-        self.machine.add_transition(trigger, list(sources), dest)
+        if dest == ANY:
+            raise ValueError("a transition needs a real destination state")
+        spec = TransitionSpec(trigger, sources, dest, description, operator)
+        self.transitions.append(spec)
+        for state in self.states:
+            if spec.leaves(state):
+                self.machine.add_transition(trigger, state, dest)
 
     def can_log_in(self, state: str) -> bool:
         """Whether an account in ``state`` may log in."""
@@ -135,10 +177,16 @@ class Lifecycle:
     def allowed_events(self, state: str) -> list[str]:
         """The events an account in ``state`` may take, in definition order."""
         seen: dict[str, None] = {}
-        for t in self.transitions:
-            if state in t.sources:
+        # Transitions from every state ("*", such as delete) come last.
+        for t in sorted(self.transitions, key=lambda t: ANY in t.sources):
+            if t.leaves(state):
                 seen.setdefault(t.trigger)
         return list(seen)
+
+    def operator_events(self, state: str) -> list[str]:
+        """The events agency staff may take for an account in ``state`` (buttons, CLI)."""
+        operator = {t.trigger for t in self.transitions if t.operator and t.leaves(state)}
+        return [event for event in self.allowed_events(state) if event in operator]
 
     def can(self, account: Any, event: str) -> bool:
         """Whether ``event`` is legal for ``account`` now."""
@@ -167,10 +215,42 @@ class Lifecycle:
         )
         return account.state
 
+    def edges(self) -> list[tuple[str, str, str]]:
+        """Every (source, destination, event) of the lifecycle, ``"*"`` spelled out."""
+        return [
+            (state, t.dest, t.trigger)
+            for t in self.transitions
+            for state in self.states
+            if t.leaves(state)
+        ]
+
     def to_mermaid(self) -> str:
         """The lifecycle as a Mermaid ``stateDiagram-v2``, host additions included."""
         lines = ["stateDiagram-v2", f"    [*] --> {self.initial}"]
-        for t in self.transitions:
-            for source in t.sources:
-                lines.append(f"    {source} --> {t.dest}: {t.trigger}")
+        for source, dest, event in self.edges():
+            lines.append(f"    {source} --> {dest}: {event}")
         return "\n".join(lines) + "\n"
+
+    def to_svg(self) -> str:
+        """The lifecycle as an SVG picture, host additions included (see ``diagram``)."""
+        from .diagram import lifecycle_svg
+
+        return lifecycle_svg(self)
+
+
+def add_approval(lifecycle: Lifecycle) -> None:
+    """The review step of ``INDUSTRY_AUTH_REQUIRE_APPROVAL``: applications start in
+    ``pending_approval``; staff ``approve`` (the activation mail goes out) or ``reject`` (the
+    reason is mailed); a rejected applicant may apply again."""
+    lifecycle.add_state(PENDING_APPROVAL, description="applied for; waiting for staff review")
+    lifecycle.add_state(REJECTED, description="application rejected by staff")
+    lifecycle.add_transition(
+        "approve", PENDING_APPROVAL, REQUESTED, description="staff approved the application"
+    )
+    lifecycle.add_transition(
+        "reject", PENDING_APPROVAL, REJECTED, description="staff rejected the application"
+    )
+    lifecycle.add_transition(
+        "reapply", REJECTED, PENDING_APPROVAL, description="applied again", operator=False
+    )
+    lifecycle.initial = PENDING_APPROVAL

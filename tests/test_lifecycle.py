@@ -9,11 +9,38 @@ from tests.hostapp import auth, db
 
 
 def test_the_package_states_and_events():
-    assert [s.name for s in STATES] == ["requested", "activated", "locked", "reset"]
+    assert [s.name for s in STATES] == [
+        "requested",
+        "activated",
+        "locked",
+        "reset",
+        "disabled",
+        "deleted",
+    ]
     lifecycle = Lifecycle.default()
-    assert lifecycle.allowed_events("requested") == ["activate"]
-    assert set(lifecycle.allowed_events("activated")) == {"lock", "request_reset"}
+    assert lifecycle.allowed_events("requested") == ["activate", "delete"]
+    assert set(lifecycle.allowed_events("activated")) == {
+        "lock",
+        "request_reset",
+        "disable",
+        "delete",
+    }
+    # Staff take these; activating and resetting are the applicant's own doing.
+    assert lifecycle.operator_events("activated") == ["lock", "disable", "delete"]
+    assert lifecycle.operator_events("requested") == ["delete"]
+    assert lifecycle.operator_events("disabled") == ["enable", "delete"]
     assert lifecycle.can_log_in("activated") and not lifecycle.can_log_in("requested")
+    assert not lifecycle.can_log_in("disabled")
+
+
+def test_a_transition_from_every_state_leaves_states_added_later():
+    lifecycle = Lifecycle.default()
+    lifecycle.add_state("suspended")
+    account = type("Account", (), {"state": "suspended", "id": None, "account_id": "X"})()
+    assert lifecycle.operator_events("suspended") == ["delete"]
+    assert lifecycle.machine.events["delete"].trigger(account)
+    assert account.state == "deleted"
+    assert lifecycle.allowed_events("deleted") == []  # not from itself
 
 
 def test_no_auto_transitions_back_door():
