@@ -21,48 +21,288 @@ def _account_or_exit(business_id: str, account_id: str):
     return account
 
 
+def _actor() -> str:
+    """The operator as the audit trail names them: ``cli:<login name>``."""
+    import getpass
+
+    try:
+        return f"cli:{getpass.getuser()}"[:64]
+    except (KeyError, OSError):  # no login name (a container without a passwd entry)
+        return "cli"
+
+
+def _refused(exc: Exception) -> click.ClickException:
+    return click.ClickException(str(exc))
+
+
+def _search_options(function):
+    for option in reversed(
+        [
+            click.option("--business-id", help="統一編號"),
+            click.option("--account-id", help="電子身分帳號"),
+            click.option("--email"),
+            click.option("--state", help="a lifecycle state (see `states`)"),
+            click.option("--page", default=1, show_default=True),
+            click.option("--per-page", default=20, show_default=True),
+        ]
+    ):
+        function = option(function)
+    return function
+
+
+def _print_page(result) -> None:
+    if not result.accounts:
+        click.echo("no accounts")
+        return
+    click.echo(f"{'account_id':14} {'business_id':11} {'state':16} {'type':20} business_name")
+    for a in result.accounts:
+        click.echo(
+            f"{a.account_id:14} {a.business_id:11} {a.state:16} {a.account_type:20} "
+            f"{a.business_name}"
+        )
+    click.echo(f"page {result.page} of {result.pages} ({result.total} accounts)")
+
+
+@cli.command("list")
+@_search_options
+def list_accounts(**filters) -> None:
+    """List accounts, newest first (filters as for `search`)."""
+    from .flows.operations import search
+
+    _print_page(search(**filters))
+
+
+@cli.command("search")
+@click.argument("text", required=False)
+@_search_options
+def search_accounts(text: str | None, **filters) -> None:
+    """Find accounts by TEXT (an account id, 統一編號 or email, or part of a business name)
+    and/or the exact filters."""
+    from .flows.operations import search
+
+    _print_page(search(text=text, **filters))
+
+
 @cli.command("show")
 @click.argument("business_id")
 @click.argument("account_id")
-def show(business_id: str, account_id: str) -> None:
-    """Print an account's state, type and failed-login count."""
+@click.option("--history", default=10, show_default=True, help="audit rows to show")
+def show(business_id: str, account_id: str, history: int) -> None:
+    """Print an account: state, type, basic data, the actions open to staff, its latest
+    audit rows."""
+    from .flows.operations import audit_trail
+
     account = _account_or_exit(business_id, account_id)
+    lifecycle = get_state().lifecycle
     rows = [
         ("account_id", account.account_id),
         ("business_id", account.business_id),
         ("business_name", account.business_name),
         ("state", account.state),
         ("type", account.account_type),
+        ("responsible", account.responsible_person),
+        ("contact", account.contact_person),
+        ("phone", account.phone_display),
+        ("address", account.address),
+        ("email", account.email),
         ("failed_logins", account.failed_logins),
         ("locked_until", account.locked_until or "-"),
-        ("email", account.email),
         ("created_at", account.created_at),
         ("last_login_at", account.last_login_at or "-"),
+        ("actions", ", ".join(lifecycle.operator_events(account.state)) or "-"),
     ]
     for key, value in rows:
         click.echo(f"{key:14} {value}")
+    if history:
+        click.echo("history:")
+        for row in audit_trail(account_id=account.account_id, limit=history):
+            click.echo(
+                f"  {row['created_at']:%Y-%m-%d %H:%M:%S} {row['event']:20} {row['outcome']:12}"
+                f" {row['from_state'] or '':>12} -> {row['to_state'] or '':12} "
+                f"{row['actor'] or ''} {row['detail'] or ''}".rstrip()
+            )
 
 
-@cli.command("unlock")
-@click.argument("business_id")
-@click.argument("account_id")
-def unlock(business_id: str, account_id: str) -> None:
-    """Unlock a locked account now."""
-    from .flows.authentication import unlock as unlock_flow
+def _transition_command(event: str, help_text: str, *, reason: bool = False):
+    @click.argument("business_id")
+    @click.argument("account_id")
+    def command(business_id: str, account_id: str, reason: str | None = None) -> None:
+        _perform(business_id, account_id, event, reason)
+
+    command.__doc__ = help_text
+    if reason:
+        command = click.option("--reason", required=event == "reject", help="mailed or audited")(
+            command
+        )
+    return cli.command(event.replace("_", "-"))(command)
+
+
+def _perform(business_id: str, account_id: str, event: str, reason: str | None) -> None:
+    from .flows.operations import OperationRefused, perform
 
     account = _account_or_exit(business_id, account_id)
     try:
-        unlock_flow(account, actor="cli")
-    except IllegalTransition as exc:
-        get_state().db.session.rollback()
-        raise click.ClickException(str(exc)) from None
-    click.echo(f"{account.account_id}: {account.state}")
+        state = perform(account.account_id, event, actor=_actor(), reason=reason)
+    except (IllegalTransition, OperationRefused) as exc:
+        raise _refused(exc) from None
+    click.echo(f"{account_id.upper()}: {state}")
+
+
+_transition_command(
+    "lock", "Lock an account until staff unlock it (or its owner resets the password)."
+)
+_transition_command("unlock", "Unlock a locked account now.")
+_transition_command("disable", "停用: disable an account; its sessions end.", reason=True)
+_transition_command("enable", "啟用: enable a disabled account again.")
+_transition_command("approve", "Approve an application: its activation mail goes out.")
+_transition_command("reject", "Reject an application; the reason is mailed.", reason=True)
+
+
+@cli.command("transition")
+@click.argument("business_id")
+@click.argument("account_id")
+@click.argument("event")
+@click.option("--reason", help="kept in the audit trail")
+def transition(business_id: str, account_id: str, event: str, reason: str | None) -> None:
+    """Take any operator EVENT of the lifecycle (a host's own included)."""
+    _perform(business_id, account_id, event, reason)
+
+
+@cli.command("resend-activation")
+@click.argument("business_id")
+@click.argument("account_id")
+def resend_activation(business_id: str, account_id: str) -> None:
+    """Mail a new activation link and system password to an account awaiting activation."""
+    from .flows.operations import OperationRefused
+    from .flows.operations import resend_activation as resend
+
+    account = _account_or_exit(business_id, account_id)
+    try:
+        resend(account.account_id, actor=_actor())
+    except OperationRefused as exc:
+        raise _refused(exc) from None
+    click.echo(f"{account.account_id}: activation mail queued to {account.email}")
+
+
+@cli.command("delete")
+@click.argument("business_id")
+@click.argument("account_id")
+@click.option("--yes", is_flag=True, help="do not ask for confirmation")
+def delete(business_id: str, account_id: str, yes: bool) -> None:
+    """刪除: remove an account and its personal data; its audit trail stays, pseudonymised."""
+    from .flows.operations import delete as delete_account
+
+    account = _account_or_exit(business_id, account_id)
+    if not yes:
+        click.confirm(
+            f"Delete {account.account_id} ({account.business_name}) and its personal data?",
+            abort=True,
+        )
+    name = delete_account(account.account_id, actor=_actor())
+    click.echo(f"{account_id.upper()}: deleted; the audit trail calls it {name}")
+
+
+@cli.command("disable-idle")
+@click.option("--days", type=int, required=True, help="days without a login")
+@click.option("--dry-run", is_flag=True, help="only list the accounts")
+def disable_idle(days: int, dry_run: bool) -> None:
+    """停用 accounts that have not logged in for DAYS days."""
+    from .flows.operations import OperationRefused
+    from .flows.operations import disable_idle as disable
+
+    try:
+        disabled = _idle_preview(days) if dry_run else disable(days, actor=_actor())
+    except OperationRefused as exc:
+        raise _refused(exc) from None
+    for account_id in disabled:
+        click.echo(account_id)
+    verb = "would disable" if dry_run else "disabled"
+    click.echo(f"{verb} {len(disabled)} account(s) idle for {days} days or more")
+
+
+def _idle_preview(days: int) -> list[str]:
+    from .flows.operations import idle_accounts
+
+    return [account.account_id for account in idle_accounts(days)]
+
+
+@cli.command("audit")
+@click.argument("account_id", required=False)
+@click.option("--since", type=click.DateTime(), help="from this UTC time (inclusive)")
+@click.option("--until", type=click.DateTime(), help="to this UTC time (exclusive)")
+@click.option(
+    "--format", "fmt", type=click.Choice(["csv", "jsonl"]), default="csv", show_default=True
+)
+def audit(account_id: str | None, since, until, fmt: str) -> None:
+    """Export the audit trail of ACCOUNT_ID (or a deleted account's pseudonym), or of a time
+    range, as CSV or JSON lines, oldest first."""
+    import csv
+    import json
+
+    from .flows.operations import AUDIT_FIELDS, OperationRefused, audit_trail
+
+    if not (account_id or since or until):
+        raise click.UsageError("give an ACCOUNT_ID, --since or --until")
+    try:
+        rows = audit_trail(account_id=account_id, since=since, until=until)
+        first = next(rows, None)
+    except OperationRefused as exc:
+        raise _refused(exc) from None
+    out = _Echo()
+    writer = csv.DictWriter(out, fieldnames=AUDIT_FIELDS) if fmt == "csv" else None
+    if writer:
+        writer.writeheader()
+    for row in _chain(first, rows):
+        row = {**row, "created_at": row["created_at"].isoformat()}
+        if writer:
+            writer.writerow(row)
+        else:
+            out.write(json.dumps(row, ensure_ascii=False) + "\n")
+
+
+class _Echo:
+    """A file-like target for csv that writes through click (testable, pipe-safe)."""
+
+    def write(self, text: str) -> None:
+        click.echo(text, nl=False)
+
+
+def _chain(first, rest):
+    if first is not None:
+        yield first
+        yield from rest
+
+
+@cli.command("prune-audit")
+@click.option(
+    "--days",
+    type=int,
+    help="keep this many days (default INDUSTRY_AUTH_AUDIT_RETENTION_DAYS, at least 180)",
+)
+def prune_audit(days: int | None) -> None:
+    """Delete audit rows older than the retention period."""
+    from .flows.operations import OperationRefused
+    from .flows.operations import prune_audit as prune
+
+    try:
+        removed = prune(days)
+    except OperationRefused as exc:
+        raise _refused(exc) from None
+    click.echo(f"removed {removed} audit row(s)")
 
 
 @cli.command("states")
-def states() -> None:
-    """Print the account lifecycle (host additions included) as a Mermaid diagram."""
-    click.echo(get_state().lifecycle.to_mermaid(), nl=False)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["mermaid", "svg"]),
+    default="mermaid",
+    show_default=True,
+)
+def states(fmt: str) -> None:
+    """Print the account lifecycle (host additions included) as Mermaid or SVG."""
+    lifecycle = get_state().lifecycle
+    click.echo(lifecycle.to_svg() if fmt == "svg" else lifecycle.to_mermaid(), nl=False)
 
 
 @cli.command("deliver-mail")

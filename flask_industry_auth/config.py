@@ -95,6 +95,12 @@ DEFAULTS: dict[str, object] = {
     ),
     #: Where to send an applicant after login when no safe ``next`` is given.
     "INDUSTRY_AUTH_HOME_ENDPOINT": "industry_auth.index",
+    #: Applications wait for staff approval before their activation mail goes out (adds the
+    #: lifecycle states ``pending_approval`` and ``rejected``).
+    "INDUSTRY_AUTH_REQUIRE_APPROVAL": False,
+    #: Days the audit trail is kept; ``flask industry-auth prune-audit`` removes older rows
+    #: (the baseline asks for at least 6 months, so less than 180 is refused).
+    "INDUSTRY_AUTH_AUDIT_RETENTION_DAYS": 365,
 }
 
 CONFIG_KEYS = tuple(DEFAULTS)

@@ -15,7 +15,7 @@ from flask_mail import Mail
 
 from .adapter import AccountAdapter
 from .config import DEFAULTS
-from .lifecycle import Lifecycle
+from .lifecycle import Lifecycle, add_approval
 from .models import build_models
 from .passwords import Hasher
 
@@ -121,6 +121,7 @@ class IndustryAuth:
         _secure_cookies(app)
         _check_argon2_floor(app)
         _check_mail_links(app)
+        _check_audit_retention(app)
 
         config = app.config
         if self._revocation_factory is None:
@@ -134,7 +135,7 @@ class IndustryAuth:
             db=self.db,
             models=self.models,
             adapter=self.adapter,
-            lifecycle=self._lifecycle_factory(),
+            lifecycle=_lifecycle(self._lifecycle_factory, config),
             hasher=Hasher(
                 time_cost=config["INDUSTRY_AUTH_ARGON2_TIME_COST"],
                 memory_cost=config["INDUSTRY_AUTH_ARGON2_MEMORY_COST"],
@@ -218,6 +219,13 @@ def _secure_cookies(app: Flask) -> None:
     config.setdefault("REMEMBER_COOKIE_SAMESITE", "Lax")
 
 
+def _lifecycle(factory: Callable[[], Lifecycle], config) -> Lifecycle:
+    lifecycle = factory()
+    if config["INDUSTRY_AUTH_REQUIRE_APPROVAL"]:
+        add_approval(lifecycle)
+    return lifecycle
+
+
 def _check_argon2_floor(app: Flask) -> None:
     # Below OWASP's floor only for tests, where hashing speed matters more than strength.
     config = app.config
@@ -232,6 +240,19 @@ def _check_argon2_floor(app: Flask) -> None:
             f"INDUSTRY_AUTH_ARGON2_* (m={memory} KiB, t={passes}) is below the floor of "
             "OWASP's Password Storage cheat sheet (m=46 MiB t=1, m=19 MiB t=2, m=12 MiB t=3, "
             "m=9 MiB t=4 or m=7 MiB t=5; p>=1); weaker settings are allowed only with TESTING"
+        )
+
+
+#: The baseline (資通系統防護基準) keeps logs for at least 6 months.
+MIN_AUDIT_RETENTION_DAYS = 180
+
+
+def _check_audit_retention(app: Flask) -> None:
+    days = app.config["INDUSTRY_AUTH_AUDIT_RETENTION_DAYS"]
+    if days < MIN_AUDIT_RETENTION_DAYS:
+        raise RuntimeError(
+            f"INDUSTRY_AUTH_AUDIT_RETENTION_DAYS is {days}; the baseline keeps the audit trail "
+            f"for 6 months or more (at least {MIN_AUDIT_RETENTION_DAYS} days)"
         )
 
 

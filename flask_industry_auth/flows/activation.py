@@ -11,6 +11,7 @@ from flask import current_app
 from .. import passwords
 from ..audit import record
 from ..extension import get_state
+from ..lifecycle import REQUESTED
 from ..mail import commit_and_dispatch
 from . import utcnow
 from .registration import queue_activation_mail
@@ -81,7 +82,7 @@ def resend(business_id: str, email: str) -> None:
             Account.business_id == business_id, Account.email_key == email.lower()
         )
     )
-    if account is None or account.state != state.lifecycle.initial:
+    if account is None or account.state != REQUESTED:
         state.hasher.hash(passwords.new_token())  # same work either way
         record(account, event="resend_activation", outcome="ignored")
         commit_and_dispatch()

@@ -15,7 +15,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from ..audit import record
 from ..extension import get_state
-from ..lifecycle import LOCKED, RESET
+from ..lifecycle import LOCKED, REQUESTED, RESET
 from ..mail import commit_and_dispatch, queue_mail
 from ..passwords import password_length
 from ..validators import normalize_business_id
@@ -101,11 +101,7 @@ def _check_ahead(verifier, config, account, business_id: str, lifecycle) -> None
         verifier.dummy()
         return
     locked = account.state == LOCKED and not (account.locked_until and account.locked_until <= now)
-    if (
-        not locked
-        and account.state != lifecycle.initial
-        and not lifecycle.can_log_in(account.state)
-    ):
+    if not locked and account.state != REQUESTED and not lifecycle.can_log_in(account.state):
         verifier.dummy()
         return
     if locked or not verifier.verify(account.password_hash):
@@ -132,12 +128,12 @@ def _check(state, config, account, business_id: str, verifier) -> LoginResult:
         if _temporary_password_matches(account, now, verifier):
             return _use_temporary_password(account, lifecycle)
         return LoginResult(account, "locked")
-    if account.state != lifecycle.initial and not lifecycle.can_log_in(account.state):
+    if account.state != REQUESTED and not lifecycle.can_log_in(account.state):
         verifier.dummy()
         return LoginResult(account, "not_allowed")
 
     if verifier.verify(account.password_hash):
-        if account.state == lifecycle.initial:
+        if account.state == REQUESTED:
             return LoginResult(account, "not_activated")
         if account.state == RESET:
             # The owner remembered: the temporary password is withdrawn.
@@ -148,7 +144,7 @@ def _check(state, config, account, business_id: str, verifier) -> LoginResult:
         account.failed_logins = 0
         return LoginResult(account, "ok")
     if _temporary_password_matches(account, now, verifier):
-        if account.state == lifecycle.initial:
+        if account.state == REQUESTED:
             return LoginResult(account, "not_activated")
         return _use_temporary_password(account, lifecycle)
     return _count_failure(state, config, account, now)

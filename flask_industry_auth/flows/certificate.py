@@ -20,11 +20,12 @@ from ..certificates.errors import CertificateRefused
 from ..certificates.identity import BUSINESS, CITIZEN, CardIdentity, card_identity
 from ..certificates.validation import validate
 from ..extension import get_state
+from ..lifecycle import REQUESTED
 from ..mail import commit_and_dispatch, queue_mail
 from ..models import BUSINESS_CERTIFICATE, CITIZEN_CERTIFICATE
 from . import rotate_sessions, utcnow
 from .authentication import LoginResult
-from .registration import Application, create_account, queue_activation_mail
+from .registration import Application, create_account, queue_activation_mail_unless_reviewed
 
 PURPOSES = ("login", "apply", "bind")
 
@@ -102,7 +103,7 @@ def login(signature: str, challenge: str | None) -> LoginResult:
         return LoginResult(None, refused.reason)
     state = get_state()
     lifecycle = state.lifecycle
-    if account.state == lifecycle.initial:
+    if account.state == REQUESTED:
         reason = "not_activated"
     elif not lifecycle.can_log_in(account.state):
         reason = "not_allowed"
@@ -209,7 +210,7 @@ def apply(application: Application, signature: str, challenge: str | None) -> No
         to_state=account.state,
         detail=f"{identity.issuer} #{identity.serial}"[:200],
     )
-    queue_activation_mail(account)
+    queue_activation_mail_unless_reviewed(account)
     commit_and_dispatch()
 
 

@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from .. import passwords
 from ..audit import record
 from ..extension import get_state
+from ..lifecycle import REJECTED, REQUESTED
 from ..mail import commit_and_dispatch, queue_mail
 from ..models import NON_CERTIFICATE
 from . import BasicData, rotate_sessions, utcnow
@@ -56,7 +57,7 @@ def _existing(application: Application):
 def _apply_once(application: Application) -> None:
     state = get_state()
     existing = _existing(application)
-    if existing is not None:
+    if existing is not None and existing.state != REJECTED:
         state.hasher.hash(passwords.new_token())  # same work as a real application
         record(
             existing,
@@ -69,11 +70,36 @@ def _apply_once(application: Application) -> None:
         commit_and_dispatch()
         return
 
+    if existing_rejected := _rejected(application):
+        reapply(existing_rejected, application)
+        return
     account = create_account(application, NON_CERTIFICATE)
     state.db.session.flush()
     record(account, event="apply", outcome="ok", to_state=account.state)
-    queue_activation_mail(account)
+    queue_activation_mail_unless_reviewed(account)
     commit_and_dispatch()
+
+
+def _rejected(application: Application):
+    existing = _existing(application)
+    return existing if existing is not None and existing.state == REJECTED else None
+
+
+def reapply(account, application: Application) -> None:
+    """A rejected applicant applies again: the same account, the new data, back to review."""
+    state = get_state()
+    for f in fields(BasicData):
+        setattr(account, f.name, getattr(application, f.name))
+    account.locale = application.locale
+    state.lifecycle.fire(account, "reapply")
+    commit_and_dispatch()
+
+
+def queue_activation_mail_unless_reviewed(account) -> None:
+    """The activation mail for a new account, unless it waits for staff approval
+    (``INDUSTRY_AUTH_REQUIRE_APPROVAL``): then approving it sends the mail."""
+    if account.state == REQUESTED:
+        queue_activation_mail(account)
 
 
 def create_account(application: Application, account_type: str):

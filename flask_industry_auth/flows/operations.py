@@ -1,0 +1,352 @@
+"""The agency's side of accounts (申請, 建立, 修改, 啟用, 停用, 刪除): find, act, audit.
+
+Used by ``flask industry-auth`` and the admin blueprint; no HTTP here. Every state change goes
+through the lifecycle (:meth:`Lifecycle.fire`), so a transition a host adds is an operator
+action too, and each is audited with the operator as actor.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from flask import current_app
+
+from ..audit import record
+from ..extension import MIN_AUDIT_RETENTION_DAYS, get_state
+from ..lifecycle import DELETED, REQUESTED, IllegalTransition
+from ..mail import commit_and_dispatch, queue_mail
+from . import rotate_sessions, utcnow
+from .links import external_url
+from .registration import queue_activation_mail
+
+
+class OperationRefused(Exception):
+    """An operator action that cannot be done as asked. Nothing was changed."""
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of search results."""
+
+    accounts: list
+    total: int
+    page: int
+    per_page: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+
+def search(
+    *,
+    text: str | None = None,
+    business_id: str | None = None,
+    account_id: str | None = None,
+    email: str | None = None,
+    state: str | None = None,
+    page: int = 1,
+    per_page: int = 20,
+) -> Page:
+    """Accounts matching every given filter, newest first. ``text`` matches an account id,
+    統一編號 or email exactly, or a part of the business name."""
+    from ..validators import normalize_business_id
+
+    ia = get_state()
+    Account = ia.models.Account
+    conditions = []
+    if text:
+        text = text.strip()
+        conditions.append(
+            sa.or_(
+                Account.account_id == text.upper(),
+                Account.business_id == normalize_business_id(text),
+                Account.email_key == text.lower(),
+                Account.business_name.contains(text, autoescape=True),
+            )
+        )
+    if business_id:
+        conditions.append(Account.business_id == normalize_business_id(business_id))
+    if account_id:
+        conditions.append(Account.account_id == account_id.strip().upper())
+    if email:
+        conditions.append(Account.email_key == email.strip().lower())
+    if state:
+        conditions.append(Account.state == state)
+    page, per_page = max(1, page), min(max(1, per_page), 200)
+    query = sa.select(Account).where(*conditions)
+    total = ia.db.session.scalar(sa.select(sa.func.count()).select_from(query.subquery()))
+    rows = ia.db.session.scalars(
+        query.order_by(Account.created_at.desc(), Account.id.desc())
+        .limit(per_page)
+        .offset((page - 1) * per_page)
+    ).all()
+    return Page(list(rows), total, page, per_page)
+
+
+def get_account(account_id: str, *, for_update: bool = False):
+    """The account with this 電子身分帳號, or ``None``."""
+    from . import find_account
+
+    return find_account(account_id, for_update=for_update)
+
+
+#: What an event does beyond the state change: (account, reason) → None.
+_EFFECTS: dict[str, Callable] = {}
+
+
+def _effect(event: str):
+    def register(function):
+        _EFFECTS[event] = function
+        return function
+
+    return register
+
+
+@_effect("lock")
+def _locked(account, reason) -> None:
+    # Until an operator unlocks it (or the owner resets the password by mail); to keep
+    # someone out for good, disable the account instead.
+    account.locked_until = None
+    rotate_sessions(account)
+
+
+@_effect("unlock")
+def _unlocked(account, reason) -> None:
+    account.failed_logins = 0
+    account.locked_until = None
+
+
+@_effect("disable")
+def _disabled(account, reason) -> None:
+    rotate_sessions(account)
+
+
+@_effect("enable")
+def _enabled(account, reason) -> None:
+    account.failed_logins = 0
+    account.locked_until = None
+
+
+@_effect("approve")
+def _approved(account, reason) -> None:
+    queue_activation_mail(account)
+
+
+@_effect("reject")
+def _rejected(account, reason) -> None:
+    queue_mail(
+        "application_rejected",
+        account,
+        reason=reason,
+        register_url=external_url("industry_auth.register"),
+    )
+
+
+#: Events that need a reason (it is mailed or kept in the audit trail).
+REASON_REQUIRED = frozenset({"reject"})
+
+
+def perform(account_id: str, event: str, *, actor: str, reason: str | None = None) -> str:
+    """Take ``event`` for the account (an operator transition of the lifecycle), audited with
+    ``actor`` and ``reason``; commits, then mails. Returns the new state.
+
+    Raises :class:`OperationRefused` (unknown account, missing reason, not an operator
+    event) or :class:`IllegalTransition`; nothing is changed then.
+    """
+    if event == "delete":
+        delete(account_id, actor=actor)
+        return DELETED
+    ia = get_state()
+    account = _locked_account(account_id)
+    reason = (reason or "").strip()[:200] or None
+    problem = None
+    if event not in ia.lifecycle.operator_events(account.state):
+        if event in ia.lifecycle.allowed_events(account.state):
+            problem = OperationRefused(f"{event!r} is the applicant's own doing, not an operator's")
+        else:
+            problem = IllegalTransition(event, account.state)
+    elif event in REASON_REQUIRED and not reason:
+        problem = OperationRefused(f"{event!r} needs a reason: it is mailed to the applicant")
+    if problem is not None:
+        ia.db.session.rollback()
+        raise problem
+    ia.lifecycle.fire(account, event, actor=actor, detail=reason)
+    effect = _EFFECTS.get(event)
+    if effect is not None:
+        effect(account, reason)
+    commit_and_dispatch()
+    return account.state
+
+
+def resend_activation(account_id: str, *, actor: str) -> None:
+    """A fresh activation link (and system password) for an account awaiting activation."""
+    account = _locked_account(account_id)
+    if account.state != REQUESTED:
+        get_state().db.session.rollback()
+        raise OperationRefused(
+            f"{account.account_id} is {account.state!r}: only a {REQUESTED!r} account is "
+            "waiting for its activation mail"
+        )
+    record(
+        account,
+        event="resend_activation",
+        outcome="ok",
+        from_state=account.state,
+        to_state=account.state,
+        actor=actor,
+    )
+    queue_activation_mail(account)
+    commit_and_dispatch()
+
+
+def pseudonym(account_id: str) -> str:
+    """What the audit trail says instead of a deleted account's id: the same for every row of
+    that account, not reversible without SECRET_KEY."""
+    key = str(current_app.config["SECRET_KEY"]).encode()
+    digest = hmac.new(key, account_id.encode(), hashlib.sha256).hexdigest()
+    return f"deleted-{digest[:16]}"
+
+
+def delete(account_id: str, *, actor: str) -> str:
+    """刪除: remove the account and everything personal about it; its audit trail stays,
+    pseudonymised (account id replaced, client addresses and details cleared). Returns the
+    pseudonym."""
+    ia = get_state()
+    models = ia.models
+    account = _locked_account(account_id)
+    try:
+        ia.lifecycle.fire(account, "delete", actor=actor)
+    except IllegalTransition:
+        ia.db.session.rollback()
+        raise
+    name = pseudonym(account.account_id)
+    session = ia.db.session
+    session.flush()
+    session.execute(
+        sa.update(models.AuditEvent)
+        .where(models.AuditEvent.account_pk == account.id)
+        .values(account_id=name, client_ip=None, detail=None)
+        .execution_options(synchronize_session=False)
+    )
+    for model in (models.OutboxMail, models.PasswordHistory):
+        session.execute(
+            sa.delete(model)
+            .where(model.account_pk == account.id)
+            .execution_options(synchronize_session=False)
+        )
+    session.delete(account)
+    commit_and_dispatch()
+    return name
+
+
+def idle_accounts(days: int, *, for_update: bool = False) -> list:
+    """Accounts that may be disabled and have not logged in for ``days`` days (counted from
+    activation, or from the application, when they never did)."""
+    if days < 1:
+        raise OperationRefused("--days must be at least 1")
+    ia = get_state()
+    Account = ia.models.Account
+    cutoff = utcnow() - timedelta(days=days)
+    states = [s for s in ia.lifecycle.states if "disable" in ia.lifecycle.operator_events(s)]
+    last_seen = sa.func.coalesce(Account.last_login_at, Account.activated_at, Account.created_at)
+    query = sa.select(Account).where(Account.state.in_(states), last_seen < cutoff)
+    if for_update:
+        query = query.with_for_update()
+    return list(ia.db.session.scalars(query.order_by(Account.id)).all())
+
+
+def disable_idle(days: int, *, actor: str) -> list[str]:
+    """停用 every account idle for ``days`` days (:func:`idle_accounts`); commits. Returns
+    their account ids."""
+    accounts = idle_accounts(days, for_update=True)
+    for account in accounts:
+        get_state().lifecycle.fire(
+            account, "disable", actor=actor, detail=f"no login for {days} days"
+        )
+        rotate_sessions(account)
+    commit_and_dispatch()
+    return [account.account_id for account in accounts]
+
+
+AUDIT_FIELDS = (
+    "created_at",
+    "account_id",
+    "event",
+    "from_state",
+    "to_state",
+    "outcome",
+    "actor",
+    "client_ip",
+    "detail",
+)
+
+
+def audit_trail(
+    *,
+    account_id: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    limit: int | None = None,
+) -> Iterator[dict]:
+    """Audit rows (oldest first) of one account, or of a time range, as dicts.
+
+    An account's trail is found by its row id, so events recorded before an account id
+    change (or a deletion's pseudonym) stay with it.
+    """
+    ia = get_state()
+    AuditEvent = ia.models.AuditEvent
+    query = sa.select(AuditEvent)
+    if account_id:
+        account = get_account(account_id)
+        if account is not None:
+            query = query.where(AuditEvent.account_pk == account.id)
+        elif account_id.startswith("deleted-"):  # a deleted account, by its pseudonym
+            query = query.where(AuditEvent.account_id == account_id)
+        else:
+            raise OperationRefused(f"no account {account_id!r}")
+    if since:
+        query = query.where(AuditEvent.created_at >= since)
+    if until:
+        query = query.where(AuditEvent.created_at < until)
+    query = query.order_by(AuditEvent.created_at, AuditEvent.id)
+    if limit:
+        # The latest ``limit`` rows, still oldest first.
+        query = query.order_by(None).order_by(AuditEvent.id.desc()).limit(limit)
+        rows = list(reversed(ia.db.session.scalars(query).all()))
+    else:
+        rows = ia.db.session.scalars(query.execution_options(yield_per=1000))
+    for row in rows:
+        yield {name: getattr(row, name) for name in AUDIT_FIELDS}
+
+
+def prune_audit(days: int | None = None) -> int:
+    """Delete audit rows older than ``days`` (default ``INDUSTRY_AUTH_AUDIT_RETENTION_DAYS``).
+    Returns how many went."""
+    days = days if days is not None else current_app.config["INDUSTRY_AUTH_AUDIT_RETENTION_DAYS"]
+    if days < MIN_AUDIT_RETENTION_DAYS:
+        raise OperationRefused(
+            f"the audit trail is kept at least {MIN_AUDIT_RETENTION_DAYS} days (6 months)"
+        )
+    ia = get_state()
+    AuditEvent = ia.models.AuditEvent
+    removed = ia.db.session.execute(
+        sa.delete(AuditEvent)
+        .where(AuditEvent.created_at < utcnow() - timedelta(days=days))
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    ia.db.session.commit()
+    return removed
+
+
+def _locked_account(account_id: str):
+    account = get_account(account_id, for_update=True)
+    if account is None:
+        get_state().db.session.rollback()
+        raise OperationRefused(f"no account {account_id!r}")
+    return account
