@@ -6,7 +6,7 @@ import re
 import secrets
 from pathlib import Path
 
-from flask import Flask, abort, render_template
+from flask import Flask, abort, render_template, request
 from flask_sqlalchemy import SQLAlchemy
 from markupsafe import Markup, escape
 
@@ -16,6 +16,7 @@ from flask_industry_auth import (
     current_account,
     electronic_filing_required,
 )
+from flask_industry_auth.admin import AccountAdmin
 from flask_industry_auth.migrate import upgrade
 
 db = SQLAlchemy()
@@ -56,6 +57,9 @@ def create_app(
     auth.init_app(app)
     if dev_signer:
         use_demo_crls(app)
+    # The staff pages. The demo has no staff login, so its check lets in only requests from
+    # this machine; a real portal checks its staff user's role here.
+    AccountAdmin(app, can_access=lambda: request.remote_addr == "127.0.0.1", actor=_demo_actor)
     with app.app_context():
         upgrade()  # the package's Alembic revisions create its tables
 
@@ -90,6 +94,10 @@ def create_app(
         )
 
     return app
+
+
+def _demo_actor() -> str:
+    return "demo-staff@127.0.0.1"
 
 
 def _linkify(text: str) -> Markup:

@@ -127,6 +127,17 @@ def test_every_page_passes_axe(a11y_page, live, locale):
     page.goto(f"{base}/account/certificate/bind")
     check(page, "bind-certificate", locale)
 
+    # The staff pages (the demo lets in requests from 127.0.0.1).
+    page.goto(f"{base}/account-admin/?q={mail['account_id']}")
+    check(page, "admin-search", locale)
+    page.goto(f"{base}/account-admin/accounts/{mail['account_id']}")
+    check(page, "admin-account", locale)
+    page.locator("form[data-event=lock] button").click()
+    expect(page.locator(".ia-flash-success")).to_be_visible()
+    check(page, "admin-account-locked", locale)
+    page.goto(f"{base}/account-admin/lifecycle")
+    check(page, "admin-lifecycle", locale)
+
 
 def test_language_choice_persists_on_every_page(a11y_page, live):
     page = a11y_page

@@ -1,0 +1,253 @@
+"""The agency's pages for applicant accounts: search, an account's page with its history and
+the actions open to staff, and the lifecycle as a picture. Optional, mounted apart::
+
+    from flask_industry_auth.admin import AccountAdmin
+
+    AccountAdmin(app, can_access=lambda: current_user.has_role("account-staff"))
+
+``can_access`` is required: without it the pages would be open to anyone, so the blueprint
+refuses to mount. The buttons are the lifecycle's operator transitions for the account's
+current state, so a state and transitions a host adds show up with their own buttons. Every
+action goes through :mod:`flask_industry_auth.flows.operations` (audited with ``actor``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from flask import (
+    Blueprint,
+    Flask,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_wtf.csrf import validate_csrf
+from markupsafe import Markup
+from wtforms import ValidationError
+
+from .extension import EXTENSION_KEY, get_state
+from .flows import operations
+from .i18n import gettext as _
+from .i18n import lazy_gettext as _l
+from .lifecycle import IllegalTransition
+from .rendering import template_context
+from .resources import resource_dir
+
+ADMIN_KEY = "industry_auth_admin"
+
+#: Labels of the package's states and events; a host's own show their names.
+STATE_LABELS = {
+    "requested": _l("Awaiting activation"),
+    "activated": _l("Active"),
+    "locked": _l("Locked"),
+    "reset": _l("Temporary password mailed"),
+    "disabled": _l("Disabled (停用)"),
+    "pending_approval": _l("Awaiting approval"),
+    "rejected": _l("Rejected"),
+}
+EVENT_LABELS = {
+    "lock": _l("Lock"),
+    "unlock": _l("Unlock"),
+    "disable": _l("Disable (停用)"),
+    "enable": _l("Enable (啟用)"),
+    "approve": _l("Approve the application"),
+    "reject": _l("Reject the application"),
+    "delete": _l("Delete (刪除)"),
+}
+
+
+class AccountAdmin:
+    """The admin blueprint (``industry_auth_admin``), the Flask extension way.
+
+    :param can_access: called for every request of the admin pages; a false answer gets
+        403. Required.
+    :param actor: returns the name the audit trail records for the staff member (default:
+        ``admin:`` and the Flask-Login id of ``current_user``).
+    :param url_prefix: where the pages are mounted.
+    """
+
+    def __init__(
+        self,
+        app: Flask | None = None,
+        *,
+        can_access: Callable[[], bool] | None = None,
+        actor: Callable[[], str] | None = None,
+        url_prefix: str = "/account-admin",
+    ) -> None:
+        self.can_access = can_access
+        self.actor = actor or _default_actor
+        self.url_prefix = url_prefix
+        if app is not None:
+            self.init_app(app)
+
+    def init_app(self, app: Flask) -> None:
+        """Mount the pages on ``app`` (after ``IndustryAuth.init_app``)."""
+        if self.can_access is None:
+            raise RuntimeError(
+                "AccountAdmin needs can_access: a function that says whether the current "
+                "user may manage applicant accounts (for example a staff role check)"
+            )
+        if EXTENSION_KEY not in app.extensions:
+            raise RuntimeError("call IndustryAuth.init_app(app) before AccountAdmin.init_app(app)")
+        app.extensions[ADMIN_KEY] = self
+        app.register_blueprint(blueprint, url_prefix=self.url_prefix)
+
+
+def _default_actor() -> str:
+    from flask_login import current_user
+
+    user_id = current_user.get_id() if current_user and current_user.is_authenticated else "?"
+    return f"admin:{user_id}"[:64]
+
+
+def _admin() -> AccountAdmin:
+    return current_app.extensions[ADMIN_KEY]
+
+
+blueprint = Blueprint(
+    "industry_auth_admin", __name__, template_folder=str(resource_dir("templates"))
+)
+blueprint.context_processor(template_context)
+
+
+@blueprint.context_processor
+def _labels() -> dict:
+    return {"state_label": _state_label, "event_label": _event_label}
+
+
+def _state_label(state: str) -> str:
+    return str(STATE_LABELS.get(state, state))
+
+
+def _event_label(event: str) -> str:
+    return str(EVENT_LABELS.get(event, event))
+
+
+@blueprint.before_request
+def _guard():
+    if not _admin().can_access():
+        abort(403)
+    if request.method == "POST":
+        try:
+            validate_csrf(request.form.get("csrf_token"))
+        except ValidationError:
+            abort(400, description="csrf")
+
+
+def _register_shared_handlers() -> None:
+    # The applicant pages' headers and error page apply here too.
+    from .views import _error, _security_headers
+
+    blueprint.after_request(_security_headers)
+    for code in (400, 403, 404, 405):
+        blueprint.register_error_handler(code, _error)
+
+
+_register_shared_handlers()
+
+
+@blueprint.get("/")
+def search():
+    """Search accounts by account id, 統一編號, email or business name, and by state."""
+    text = request.args.get("q", "").strip()[:254]
+    state = request.args.get("state") or None
+    lifecycle = get_state().lifecycle
+    if state not in lifecycle.states:
+        state = None
+    page = request.args.get("page", "1")
+    result = operations.search(
+        text=text or None, state=state, page=int(page) if page.isdigit() else 1
+    )
+    return render_template(
+        "industry_auth/admin/search.html",
+        result=result,
+        text=text,
+        state=state,
+        states=list(lifecycle.states),
+    )
+
+
+@blueprint.get("/accounts/<account_id>")
+def account(account_id: str):
+    """An account: state, type, basic data, its audit history, the actions open now."""
+    found = operations.get_account(account_id)
+    if found is None:
+        abort(404)
+    lifecycle = get_state().lifecycle
+    return render_template(
+        "industry_auth/admin/account.html",
+        account=found,
+        events=[e for e in lifecycle.operator_events(found.state) if e != "delete"],
+        can_delete="delete" in lifecycle.operator_events(found.state),
+        reason_required=operations.REASON_REQUIRED,
+        history=list(operations.audit_trail(account_id=found.account_id, limit=100)),
+    )
+
+
+@blueprint.post("/accounts/<account_id>/events/<event>")
+def perform(account_id: str, event: str):
+    """Take one operator transition (a button of the account page)."""
+    if operations.get_account(account_id) is None:
+        abort(404)
+    if event == "delete":
+        return _delete(account_id)
+    reason = request.form.get("reason", "").strip()
+    if event in operations.REASON_REQUIRED and not reason:
+        flash(_("Not done: give a reason; it is mailed to the applicant."), "error")
+        return redirect(url_for(".account", account_id=account_id))
+    try:
+        operations.perform(account_id, event, actor=_admin().actor(), reason=reason)
+    except (operations.OperationRefused, IllegalTransition):
+        flash(_not_open(), "error")
+    else:
+        flash(_("Done: %(action)s.", action=_event_label(event)), "success")
+    return redirect(url_for(".account", account_id=account_id))
+
+
+def _not_open() -> str:
+    return _("Not done: this action is not open for the account's current state. Look again.")
+
+
+def _delete(account_id: str):
+    found = operations.get_account(account_id)
+    if found is None:
+        abort(404)
+    if request.form.get("confirm", "").strip().upper() != found.account_id:
+        flash(_("Not deleted: type the account ID to confirm."), "error")
+        return redirect(url_for(".account", account_id=account_id))
+    name = operations.delete(found.account_id, actor=_admin().actor())
+    flash(
+        _("Deleted. Its audit trail remains under %(name)s.", name=name),
+        "success",
+    )
+    return redirect(url_for(".search"))
+
+
+@blueprint.post("/accounts/<account_id>/resend-activation")
+def resend_activation(account_id: str):
+    """A new activation mail for an account awaiting activation."""
+    if operations.get_account(account_id) is None:
+        abort(404)
+    try:
+        operations.resend_activation(account_id, actor=_admin().actor())
+    except operations.OperationRefused:
+        flash(_not_open(), "error")
+    else:
+        flash(_("Done: the activation mail is on its way."), "success")
+    return redirect(url_for(".account", account_id=account_id))
+
+
+@blueprint.get("/lifecycle")
+def lifecycle():
+    """The account lifecycle, host additions included, as a picture and as Mermaid."""
+    machine = get_state().lifecycle
+    # The SVG is built by the package from the lifecycle's names, all escaped.
+    svg = Markup(machine.to_svg())  # noqa: S704
+    return render_template(
+        "industry_auth/admin/lifecycle.html", svg=svg, mermaid=machine.to_mermaid()
+    )
