@@ -165,6 +165,8 @@ _transition_command("reject", "Reject an application; the reason is mailed.", re
 @click.option("--reason", help="kept in the audit trail")
 def transition(business_id: str, account_id: str, event: str, reason: str | None) -> None:
     """Take any operator EVENT of the lifecycle (a host's own included)."""
+    if event == "delete":
+        raise click.UsageError("use `flask industry-auth delete`, which asks first")
     _perform(business_id, account_id, event, reason)
 
 

@@ -70,6 +70,9 @@ def test_search_and_account_page_show_only_legal_actions(admin_app, account):
     assert set(re.findall(r'data-event="([^"]+)"', page)) == {"lock", "disable", "delete"}
     assert VALID["email"] in page and "activate" in page  # profile and history
     assert client.get("/account-admin/accounts/NOSUCHID").status_code == 404
+    # Hostile search input: a clear page, never an error.
+    for query in ("?page=" + "9" * 40, "?state=nonsense&q=%25_%5C", "?q=" + "x" * 2000):
+        assert client.get("/account-admin/" + query).status_code == 200, query
 
 
 def test_a_host_added_state_brings_its_own_buttons(admin_app, account):

@@ -94,6 +94,8 @@ def test_illegal_transitions_and_unknown_accounts_exit_non_zero(app, account):
     assert enable.exit_code == 1 and "cannot 'enable'" in enable.output
     own = _run(app, "transition", VALID["business_id"], account["account_id"], "request_reset")
     assert own.exit_code == 1 and "applicant's own doing" in own.output
+    delete = _run(app, "transition", VALID["business_id"], account["account_id"], "delete")
+    assert delete.exit_code == 2 and "asks first" in delete.output
     unknown = _run(app, "lock", VALID["business_id"], "NOSUCHID")
     assert unknown.exit_code == 1 and "no account" in unknown.output
     wrong_company = _run(app, "lock", "22099131", account["account_id"])

@@ -87,16 +87,23 @@ def resend(business_id: str, email: str) -> None:
         record(account, event="resend_activation", outcome="ignored")
         commit_and_dispatch()
         return
-    # The first mail may be lost, and only the hash of its password is kept: issue new ones.
+    reissue(account)
+    commit_and_dispatch()
+
+
+def reissue(account, *, actor: str | None = None) -> None:
+    """Queue a new activation mail for an account awaiting activation, audited (not
+    committed). The first mail may be lost, and only the hash of its password is kept, so a
+    new link and password are issued; the earlier ones stop working."""
     record(
         account,
         event="resend_activation",
         outcome="ok",
         from_state=account.state,
         to_state=account.state,
+        actor=actor,
     )
     queue_activation_mail(account)
-    commit_and_dispatch()
 
 
 def _by_token(token: str | None, *, for_update: bool = False):

@@ -16,11 +16,11 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from flask import current_app
 
-from ..audit import record
 from ..extension import MIN_AUDIT_RETENTION_DAYS, get_state
 from ..lifecycle import DELETED, REQUESTED, IllegalTransition
 from ..mail import commit_and_dispatch, queue_mail
 from . import rotate_sessions, utcnow
+from .activation import reissue
 from .links import external_url
 from .registration import queue_activation_mail
 
@@ -78,7 +78,8 @@ def search(
         conditions.append(Account.email_key == email.strip().lower())
     if state:
         conditions.append(Account.state == state)
-    page, per_page = max(1, page), min(max(1, per_page), 200)
+    # Bounded: a page number from a URL must not overflow the database's integers.
+    page, per_page = min(max(1, page), 100_000), min(max(1, per_page), 200)
     query = sa.select(Account).where(*conditions)
     total = ia.db.session.scalar(sa.select(sa.func.count()).select_from(query.subquery()))
     rows = ia.db.session.scalars(
@@ -193,15 +194,7 @@ def resend_activation(account_id: str, *, actor: str) -> None:
             f"{account.account_id} is {account.state!r}: only a {REQUESTED!r} account is "
             "waiting for its activation mail"
         )
-    record(
-        account,
-        event="resend_activation",
-        outcome="ok",
-        from_state=account.state,
-        to_state=account.state,
-        actor=actor,
-    )
-    queue_activation_mail(account)
+    reissue(account, actor=actor)
     commit_and_dispatch()
 
 
