@@ -71,8 +71,10 @@ def test_search_and_account_page_show_only_legal_actions(admin_app, account):
     assert VALID["email"] in page and "activate" in page  # profile and history
     assert client.get("/account-admin/accounts/NOSUCHID").status_code == 404
     # Hostile search input: a clear page, never an error.
-    for query in ("?page=" + "9" * 40, "?state=nonsense&q=%25_%5C", "?q=" + "x" * 2000):
+    for query in ("?page=" + "9" * 40, "?state=nonsense&q=%25_%5C", "?q=" + "x" * 2000, "?q=%00"):
         assert client.get("/account-admin/" + query).status_code == 200, query
+    assert client.get("/account-admin/accounts/%00").status_code == 404
+    assert _act(client, account["account_id"], "no-such-event").status_code == 302
 
 
 def test_a_host_added_state_brings_its_own_buttons(admin_app, account):

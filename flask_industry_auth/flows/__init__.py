@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from ..extension import get_state
 from ..models import utcnow
+from ..validators import has_bad_characters
 
 
 @dataclass(frozen=True)
@@ -39,7 +40,8 @@ def find_account(account_id: str, *, for_update: bool = False):
     """
     # NFKC turns full-width letters and digits typed with an IME into ASCII.
     key = unicodedata.normalize("NFKC", account_id or "").strip().upper()
-    if not key or len(key) > 32:
+    # No account id holds a control character (PostgreSQL refuses NUL in a query outright).
+    if not key or len(key) > 32 or has_bad_characters(key):
         return None
     state = get_state()
     Account = state.models.Account

@@ -55,11 +55,15 @@ def search(
 ) -> Page:
     """Accounts matching every given filter, newest first. ``text`` matches an account id,
     統一編號 or email exactly, or a part of the business name."""
-    from ..validators import normalize_business_id
+    from ..validators import has_bad_characters, normalize_business_id
 
     ia = get_state()
     Account = ia.models.Account
     conditions = []
+    filters = (text, business_id, account_id, email, state)
+    if any(has_bad_characters(value) for value in filters if value):
+        # Nothing stored holds a control character (and PostgreSQL refuses NUL in a query).
+        return Page([], 0, 1, per_page)
     if text:
         text = text.strip()
         conditions.append(
