@@ -206,13 +206,6 @@ def _count_failure(state, config, account, now) -> LoginResult:
     return LoginResult(account, "wrong_password")
 
 
-def unlock(account, *, actor: str | None = None) -> None:
-    """Operator unlock (``flask industry-auth unlock``). Raises ``IllegalTransition`` when the
-    account is not locked."""
-    _unlock(account, get_state().lifecycle, actor=actor)
-    commit_and_dispatch()
-
-
 def logout(account) -> None:
     """End every session of ``account``: a copied cookie stops working."""
     rotate_sessions(account)
