@@ -29,7 +29,7 @@ test: $(STAMP) $(AXE)  ## Run the whole test suite (SQLite; PostgreSQL with INDU
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 SHOWN = login register register-confirm register-errors applicant-management profile \
-        change-password-first login-failed
+        change-password-first login-failed admin-account admin-lifecycle
 
 screenshots: $(STAMP) $(AXE)  ## Refresh docs/screenshots/ from the browser tests
 	$(BIN)/python -m pytest -q tests/browser/test_accessibility.py
