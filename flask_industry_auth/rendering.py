@@ -20,7 +20,7 @@ def template_context() -> dict:
     return {
         "_": translate,
         "gettext": translate,
-        "csrf_token": generate_csrf,
+        "csrf_token": _csrf_once(),
         "industry_auth_base_template": config["INDUSTRY_AUTH_BASE_TEMPLATE"],
         "industry_auth_locale": current_locale(),
         "industry_auth_locales": config["INDUSTRY_AUTH_LOCALES"],
@@ -28,7 +28,21 @@ def template_context() -> dict:
     }
 
 
-def render_input(field, **attributes) -> Markup:
+def _csrf_once():
+    # A page holds up to four forms; Flask-WTF's token is the same for the whole request, so
+    # ask for it once per render (each call re-reads config, session and g).
+    token = None
+
+    def csrf_token() -> str:
+        nonlocal token
+        if token is None:
+            token = generate_csrf()
+        return token
+
+    return csrf_token
+
+
+def render_input(field, *, hint: bool = False, **attributes) -> Markup:
     """``field(**attributes)`` for WTForms ``<input>`` widgets, without the widget's cost.
 
     Same attributes as the widget writes (the field's ``render_kw``, id, type, value, the
@@ -36,7 +50,17 @@ def render_input(field, **attributes) -> Markup:
     with plain string formatting: the widgets' per-attribute ``Markup.format`` was the largest
     single cost of a page (benchmarks/README.md). Any other widget (a select, a textarea, a
     datalist) renders through WTForms as before.
+
+    It also ties the input to its error (``aria-invalid``, ``<id>-error``) and, with
+    ``hint=True``, to its hint (``<id>-hint``) through ``aria-describedby``.
     """
+    described = ([f"{field.id}-hint"] if hint else []) + (
+        [f"{field.id}-error"] if field.errors else []
+    )
+    if field.errors:
+        attributes.setdefault("aria_invalid", "true")
+    if described:
+        attributes.setdefault("aria_describedby", " ".join(described))
     widget = field.widget
     validation_attrs = getattr(widget, "validation_attrs", None)
     input_type = getattr(widget, "input_type", None)

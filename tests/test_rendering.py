@@ -44,7 +44,29 @@ def test_render_input_writes_what_the_widget_writes(app, form_class, data):
                 {"class_": "ia-input", "aria_invalid": "true", "aria_describedby": "a b"},
                 {"aria_invalid": False, "data_x": 'q"uote'},
             ):
-                assert render_input(field, **extra) == field(**extra), (field.name, extra)
+                # Beyond the widget: an input with an error points at its message.
+                tied = (
+                    {"aria_invalid": "true", "aria_describedby": f"{field.id}-error"}
+                    if field.errors
+                    else {}
+                )
+                expected = field(**{**tied, **extra})
+                assert render_input(field, **extra) == expected, (field.name, extra)
+
+
+@pytest.mark.parametrize("hint", [False, True])
+def test_render_input_ties_the_error_and_the_hint(app, hint):
+    with app.test_request_context("/", method="POST"):
+        form = forms.ResendActivationForm(formdata=MultiDict({"business_id": "123"}))
+        form.validate()
+        field = form.business_id
+        described = [f"{field.id}-hint"] * hint + [f"{field.id}-error"]
+        expected = field(aria_invalid="true", aria_describedby=" ".join(described))
+        assert render_input(field, hint=hint) == expected
+        calm = form.email  # an error cleared: nothing to point at
+        calm.errors = []
+        assert "aria-invalid" not in render_input(calm, hint=hint)
+        assert ('aria-describedby="email-hint"' in render_input(calm, hint=hint)) == hint
 
 
 def test_other_widgets_render_through_wtforms(app):
