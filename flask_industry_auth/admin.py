@@ -31,12 +31,13 @@ from markupsafe import Markup
 from wtforms import ValidationError
 
 from .extension import EXTENSION_KEY, get_state
-from .flows import operations
+from .flows import find_account, operations
 from .i18n import gettext as _
 from .i18n import lazy_gettext as _l
 from .lifecycle import IllegalTransition
 from .rendering import template_context
 from .resources import resource_dir
+from .views import _error, _security_headers
 
 ADMIN_KEY = "industry_auth_admin"
 
@@ -139,16 +140,10 @@ def _guard():
             abort(400, description="csrf")
 
 
-def _register_shared_handlers() -> None:
-    # The applicant pages' headers and error page apply here too.
-    from .views import _error, _security_headers
-
-    blueprint.after_request(_security_headers)
-    for code in (400, 403, 404, 405):
-        blueprint.register_error_handler(code, _error)
-
-
-_register_shared_handlers()
+# The applicant pages' headers and error page apply here too.
+blueprint.after_request(_security_headers)
+for _code in (400, 403, 404, 405):
+    blueprint.register_error_handler(_code, _error)
 
 
 @blueprint.get("/")
@@ -175,7 +170,7 @@ def search():
 @blueprint.get("/accounts/<account_id>")
 def account(account_id: str):
     """An account: state, type, basic data, its audit history, the actions open now."""
-    found = operations.get_account(account_id)
+    found = find_account(account_id)
     if found is None:
         abort(404)
     lifecycle = get_state().lifecycle
@@ -192,16 +187,16 @@ def account(account_id: str):
 @blueprint.post("/accounts/<account_id>/events/<event>")
 def perform(account_id: str, event: str):
     """Take one operator transition (a button of the account page)."""
-    if operations.get_account(account_id) is None:
-        abort(404)
     if event == "delete":
         return _delete(account_id)
-    reason = request.form.get("reason", "").strip()
-    if event in operations.REASON_REQUIRED and not reason:
-        flash(_("Not done: give a reason; it is mailed to the applicant."), "error")
-        return redirect(url_for(".account", account_id=account_id))
     try:
-        operations.perform(account_id, event, actor=_admin().actor(), reason=reason)
+        operations.perform(
+            account_id, event, actor=_admin().actor(), reason=request.form.get("reason")
+        )
+    except operations.AccountNotFound:
+        abort(404)
+    except operations.ReasonRequired:
+        flash(_("Not done: give a reason; it is mailed to the applicant."), "error")
     except (operations.OperationRefused, IllegalTransition):
         flash(_not_open(), "error")
     else:
@@ -214,7 +209,7 @@ def _not_open() -> str:
 
 
 def _delete(account_id: str):
-    found = operations.get_account(account_id)
+    found = find_account(account_id)
     if found is None:
         abort(404)
     if request.form.get("confirm", "").strip().upper() != found.account_id:
@@ -231,10 +226,10 @@ def _delete(account_id: str):
 @blueprint.post("/accounts/<account_id>/resend-activation")
 def resend_activation(account_id: str):
     """A new activation mail for an account awaiting activation."""
-    if operations.get_account(account_id) is None:
-        abort(404)
     try:
         operations.resend_activation(account_id, actor=_admin().actor())
+    except operations.AccountNotFound:
+        abort(404)
     except operations.OperationRefused:
         flash(_not_open(), "error")
     else:

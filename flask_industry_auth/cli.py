@@ -247,14 +247,13 @@ def audit(account_id: str | None, since, until, fmt: str) -> None:
         raise click.UsageError("give an ACCOUNT_ID, --since or --until")
     try:
         rows = audit_trail(account_id=account_id, since=since, until=until)
-        first = next(rows, None)
     except OperationRefused as exc:
         raise _refused(exc) from None
     out = _Echo()
     writer = csv.DictWriter(out, fieldnames=AUDIT_FIELDS) if fmt == "csv" else None
     if writer:
         writer.writeheader()
-    for row in _chain(first, rows):
+    for row in rows:
         row = {**row, "created_at": row["created_at"].isoformat()}
         if writer:
             writer.writerow(row)
@@ -267,12 +266,6 @@ class _Echo:
 
     def write(self, text: str) -> None:
         click.echo(text, nl=False)
-
-
-def _chain(first, rest):
-    if first is not None:
-        yield first
-        yield from rest
 
 
 @cli.command("prune-audit")

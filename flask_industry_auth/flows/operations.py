@@ -19,7 +19,8 @@ from flask import current_app
 from ..extension import MIN_AUDIT_RETENTION_DAYS, get_state
 from ..lifecycle import DELETED, REQUESTED, IllegalTransition
 from ..mail import commit_and_dispatch, queue_mail
-from . import rotate_sessions, utcnow
+from ..validators import has_bad_characters, normalize_business_id
+from . import find_account, rotate_sessions, utcnow
 from .activation import reissue
 from .links import external_url
 from .registration import queue_activation_mail
@@ -27,6 +28,14 @@ from .registration import queue_activation_mail
 
 class OperationRefused(Exception):
     """An operator action that cannot be done as asked. Nothing was changed."""
+
+
+class AccountNotFound(OperationRefused):
+    """No account has this account id."""
+
+
+class ReasonRequired(OperationRefused):
+    """The event needs a reason (it is mailed to the applicant)."""
 
 
 @dataclass(frozen=True)
@@ -55,8 +64,6 @@ def search(
 ) -> Page:
     """Accounts matching every given filter, newest first. ``text`` matches an account id,
     統一編號 or email exactly, or a part of the business name."""
-    from ..validators import has_bad_characters, normalize_business_id
-
     ia = get_state()
     Account = ia.models.Account
     conditions = []
@@ -92,13 +99,6 @@ def search(
         .offset((page - 1) * per_page)
     ).all()
     return Page(list(rows), total, page, per_page)
-
-
-def get_account(account_id: str, *, for_update: bool = False):
-    """The account with this 電子身分帳號, or ``None``."""
-    from . import find_account
-
-    return find_account(account_id, for_update=for_update)
 
 
 #: What an event does beyond the state change: (account, reason) → None.
@@ -177,7 +177,7 @@ def perform(account_id: str, event: str, *, actor: str, reason: str | None = Non
         else:
             problem = IllegalTransition(event, account.state)
     elif event in REASON_REQUIRED and not reason:
-        problem = OperationRefused(f"{event!r} needs a reason: it is mailed to the applicant")
+        problem = ReasonRequired(f"{event!r} needs a reason: it is mailed to the applicant")
     if problem is not None:
         ia.db.session.rollback()
         raise problem
@@ -291,7 +291,8 @@ def audit_trail(
     until: datetime | None = None,
     limit: int | None = None,
 ) -> Iterator[dict]:
-    """Audit rows (oldest first) of one account, or of a time range, as dicts.
+    """Audit rows (oldest first) of one account, or of a time range, as dicts. Raises
+    :class:`AccountNotFound` at once (before any row) for an unknown account.
 
     An account's trail is found by its row id, so events recorded before an account id
     change (or a deletion's pseudonym) stay with it.
@@ -300,26 +301,25 @@ def audit_trail(
     AuditEvent = ia.models.AuditEvent
     query = sa.select(AuditEvent)
     if account_id:
-        account = get_account(account_id)
+        account = find_account(account_id)
         if account is not None:
             query = query.where(AuditEvent.account_pk == account.id)
         elif account_id.startswith("deleted-"):  # a deleted account, by its pseudonym
             query = query.where(AuditEvent.account_id == account_id)
         else:
-            raise OperationRefused(f"no account {account_id!r}")
+            raise AccountNotFound(f"no account {account_id!r}")
     if since:
         query = query.where(AuditEvent.created_at >= since)
     if until:
         query = query.where(AuditEvent.created_at < until)
-    query = query.order_by(AuditEvent.created_at, AuditEvent.id)
     if limit:
         # The latest ``limit`` rows, still oldest first.
-        query = query.order_by(None).order_by(AuditEvent.id.desc()).limit(limit)
-        rows = list(reversed(ia.db.session.scalars(query).all()))
+        query = query.order_by(AuditEvent.id.desc()).limit(limit)
+        rows = reversed(ia.db.session.scalars(query).all())
     else:
+        query = query.order_by(AuditEvent.created_at, AuditEvent.id)
         rows = ia.db.session.scalars(query.execution_options(yield_per=1000))
-    for row in rows:
-        yield {name: getattr(row, name) for name in AUDIT_FIELDS}
+    return ({name: getattr(row, name) for name in AUDIT_FIELDS} for row in rows)
 
 
 def prune_audit(days: int | None = None) -> int:
@@ -342,8 +342,8 @@ def prune_audit(days: int | None = None) -> int:
 
 
 def _locked_account(account_id: str):
-    account = get_account(account_id, for_update=True)
+    account = find_account(account_id, for_update=True)
     if account is None:
         get_state().db.session.rollback()
-        raise OperationRefused(f"no account {account_id!r}")
+        raise AccountNotFound(f"no account {account_id!r}")
     return account

@@ -70,19 +70,14 @@ def _apply_once(application: Application) -> None:
         commit_and_dispatch()
         return
 
-    if existing_rejected := _rejected(application):
-        reapply(existing_rejected, application)
+    if existing is not None:  # rejected earlier: the same account goes back to review
+        reapply(existing, application)
         return
     account = create_account(application, NON_CERTIFICATE)
     state.db.session.flush()
     record(account, event="apply", outcome="ok", to_state=account.state)
     queue_activation_mail_unless_reviewed(account)
     commit_and_dispatch()
-
-
-def _rejected(application: Application):
-    existing = _existing(application)
-    return existing if existing is not None and existing.state == REJECTED else None
 
 
 def reapply(account, application: Application) -> None:
