@@ -8,28 +8,65 @@ Mount with::
 See the README for configuration, templates, the lifecycle and migrations.
 """
 
+from __future__ import annotations
+
 from .adapter import AccountAdapter
+from .admin import AccountAdmin
+from .config import ConfigError
 from .extension import IndustryAuth, get_state
 from .filing import account_required, current_account, electronic_filing_required
-from .lifecycle import IllegalTransition, Lifecycle
+from .lifecycle import (
+    ACTIVATED,
+    DELETED,
+    DISABLED,
+    LOCKED,
+    PENDING_APPROVAL,
+    REJECTED,
+    REQUESTED,
+    RESET,
+    IllegalTransition,
+    Lifecycle,
+    StateSpec,
+    TransitionSpec,
+)
+from .migrate import MigrationError
+from .migrate import downgrade as downgrade_tables
+from .migrate import upgrade as upgrade_tables
 from .models import (
     BUSINESS_CERTIFICATE,
     CITIZEN_CERTIFICATE,
     NON_CERTIFICATE,
+    AccountMixin,
 )
 
 __all__ = [
+    "ACTIVATED",
     "BUSINESS_CERTIFICATE",
     "CITIZEN_CERTIFICATE",
+    "DELETED",
+    "DISABLED",
+    "LOCKED",
     "NON_CERTIFICATE",
+    "PENDING_APPROVAL",
+    "REJECTED",
+    "REQUESTED",
+    "RESET",
     "AccountAdapter",
+    "AccountAdmin",
+    "AccountMixin",
+    "ConfigError",
     "IllegalTransition",
     "IndustryAuth",
     "Lifecycle",
+    "MigrationError",
+    "StateSpec",
+    "TransitionSpec",
     "account_required",
     "current_account",
+    "downgrade_tables",
     "electronic_filing_required",
     "get_state",
+    "upgrade_tables",
 ]
 
 __version__ = "0.1.0"

@@ -6,10 +6,13 @@ Pass an instance to ``IndustryAuth(adapter=...)``. Keep it small: deployment val
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from . import passwords
+
+if TYPE_CHECKING:
+    from .models import AccountMixin
 
 
 class AccountAdapter:
@@ -29,7 +32,7 @@ class AccountAdapter:
         """A system-issued password for the activation and forgot-password mails."""
         return passwords.temporary_password()
 
-    def password_identifiers(self, account: Any) -> tuple[str, ...]:
+    def password_identifiers(self, account: AccountMixin) -> tuple[str, ...]:
         """Words a password of ``account`` may not contain (ASVS 6.2.11)."""
         local_part = (account.email or "").split("@")[0]
         return (

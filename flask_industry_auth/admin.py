@@ -34,9 +34,11 @@ from .extension import EXTENSION_KEY, get_state
 from .flows import find_account, operations
 from .i18n import gettext as _
 from .i18n import lazy_gettext as _l
+from .i18n import speak_applicant_locale
 from .lifecycle import IllegalTransition
 from .rendering import template_context
 from .resources import resource_dir
+from .templating import PackagedTemplateLoader
 from .views import _error, _security_headers
 
 ADMIN_KEY = "industry_auth_admin"
@@ -113,7 +115,10 @@ def _admin() -> AccountAdmin:
 blueprint = Blueprint(
     "industry_auth_admin", __name__, template_folder=str(resource_dir("templates"))
 )
+# The admin templates too are reachable as "industry_auth/packaged/admin/<name>".
+blueprint.jinja_loader = PackagedTemplateLoader(resource_dir("templates"))
 blueprint.context_processor(template_context)
+speak_applicant_locale(blueprint)
 
 
 @blueprint.context_processor

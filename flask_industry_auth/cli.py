@@ -360,9 +360,22 @@ def _stop_flag():
 
 @cli.command("migrate")
 @click.option("--revision", default="heads", show_default=True)
-def migrate(revision: str) -> None:
+@click.option(
+    "--stamp",
+    "stamp_revision",
+    metavar="REVISION",
+    help="Only record that the tables are at REVISION (they were made another way).",
+)
+def migrate(revision: str, stamp_revision: str | None) -> None:
     """Create or upgrade the package's tables (Alembic, branch ``industry_auth``)."""
-    from .migrate import upgrade
+    from .migrate import MigrationError, stamp, upgrade
 
-    upgrade(revision)
+    try:
+        if stamp_revision:
+            stamp(stamp_revision)
+            click.echo(f"industry_auth tables recorded at {stamp_revision}")
+            return
+        upgrade(revision)
+    except MigrationError as error:
+        raise click.ClickException(str(error)) from None
     click.echo(f"industry_auth tables at {revision}")

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+import logging
 import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
-from urllib.parse import urlsplit
+from typing import TYPE_CHECKING, Any
 
 from flask import Flask, current_app
 from flask_babel import Babel
@@ -14,13 +14,20 @@ from flask_login import LoginManager
 from flask_mail import Mail
 
 from .adapter import AccountAdapter
-from .config import DEFAULTS
+from .config import configure
 from .lifecycle import Lifecycle, add_approval
 from .models import build_models
 from .passwords import Hasher
 
+if TYPE_CHECKING:
+    from flask_sqlalchemy import SQLAlchemy
+
+    from .models import AccountMixin
+
+log = logging.getLogger(__name__)
+
 EXTENSION_KEY = "industry_auth"
-#: Prefix of the package's Flask-Login ids; other ids go to the host's own user loader.
+#: Prefix of the package's session ids; other Flask-Login ids go to the host's user loader.
 LOGIN_ID_PREFIX = "ia:"
 
 
@@ -38,6 +45,8 @@ class IndustryAuthState:
     revocation: Any = None
     #: The app's Flask-Limiter instance (``None`` when rate limiting is off).
     limiter: Any = None
+    #: The ``LoginManager`` the package created (``None``: the host brought its own).
+    login_manager: LoginManager | None = None
     mail_threads: weakref.WeakSet = field(default_factory=weakref.WeakSet)
     _anchors: list | None = None
 
@@ -50,7 +59,7 @@ class IndustryAuthState:
         return self._anchors
 
     @property
-    def account_model(self):
+    def account_model(self) -> type[AccountMixin]:
         return self.models.Account
 
 
@@ -75,25 +84,15 @@ class IndustryAuth:
     :param revocation: a callable returning the revocation checker of each app for certificate
         logins (default: :class:`~flask_industry_auth.certificates.revocation.CRLChecker`).
 
-    Configuration keys (defaults in :mod:`flask_industry_auth.config`):
-    ``INDUSTRY_AUTH_URL_PREFIX``, ``INDUSTRY_AUTH_BASE_TEMPLATE``,
-    ``INDUSTRY_AUTH_MAX_FAILED_LOGINS``, ``INDUSTRY_AUTH_LOCKOUT_SECONDS``,
-    ``INDUSTRY_AUTH_ACTIVATION_SECONDS``, ``INDUSTRY_AUTH_TEMP_PASSWORD_SECONDS``,
-    ``INDUSTRY_AUTH_PASSWORD_MIN_LENGTH``, ``INDUSTRY_AUTH_PASSWORD_MAX_LENGTH``,
-    ``INDUSTRY_AUTH_PASSWORD_HISTORY``, ``INDUSTRY_AUTH_ARGON2_*``,
-    ``INDUSTRY_AUTH_EXTERNAL_URL``, ``INDUSTRY_AUTH_MAIL_SENDER``,
-    ``INDUSTRY_AUTH_MAIL_DELIVERY``, ``INDUSTRY_AUTH_SMTP_TIMEOUT``,
-    ``INDUSTRY_AUTH_MAIL_MAX_ATTEMPTS``, ``INDUSTRY_AUTH_MAIL_CLAIM_SECONDS``,
-    ``INDUSTRY_AUTH_LOCALES``, ``INDUSTRY_AUTH_HOME_ENDPOINT``,
-    ``INDUSTRY_AUTH_CERT_TRUST_ANCHORS``, ``INDUSTRY_AUTH_CERT_CHALLENGE_SECONDS``,
-    ``INDUSTRY_AUTH_HIPKI_URL``.
+    Configuration: the ``INDUSTRY_AUTH_*`` keys of :mod:`flask_industry_auth.config` (each
+    with its default, what it accepts and why), checked by ``init_app``.
     """
 
     def __init__(
         self,
         app: Flask | None = None,
         *,
-        db: Any,
+        db: SQLAlchemy,
         adapter: AccountAdapter | None = None,
         lifecycle: Callable[[], Lifecycle] = Lifecycle.default,
         revocation: Callable[[], Any] | None = None,
@@ -101,7 +100,7 @@ class IndustryAuth:
         self.db = db
         self.models = build_models(db)
         #: The mapped account class.
-        self.account_model = self.models.Account
+        self.account_model: type[AccountMixin] = self.models.Account
         self.adapter = adapter or AccountAdapter()
         self._lifecycle_factory = lifecycle
         self._revocation_factory = revocation
@@ -115,13 +114,9 @@ class IndustryAuth:
             raise RuntimeError("IndustryAuth is already registered on this app")
         if "sqlalchemy" not in app.extensions:
             raise RuntimeError("call db.init_app(app) before IndustryAuth.init_app(app)")
-        for key, value in DEFAULTS.items():
-            app.config.setdefault(key, value)
+        configure(app)
         app.config.setdefault("BABEL_DEFAULT_LOCALE", app.config["INDUSTRY_AUTH_LOCALES"][0])
         _secure_cookies(app)
-        _check_argon2_floor(app)
-        _check_mail_links(app)
-        _check_audit_retention(app)
 
         config = app.config
         if self._revocation_factory is None:
@@ -168,12 +163,17 @@ class IndustryAuth:
             if error not in app.error_handler_spec[None][None]:
                 app.register_error_handler(error, database_unavailable)
         app.cli.add_command(cli)
+        from .migrate import exclude_from_host_migrations
+
+        exclude_from_host_migrations(app)
 
     def get_lifecycle(self, app: Flask | None = None) -> Lifecycle:
         """The lifecycle of ``app`` (default: the current app), for hosts to extend."""
         return get_state(app).lifecycle
 
     def _init_login(self, app: Flask) -> None:
+        # The package needs no LoginManager of its own (see ``sessions``); it creates one only
+        # for a portal that has none, whose users are then the applicants.
         manager: LoginManager | None = getattr(app, "login_manager", None)
         if manager is None:
             manager = LoginManager(app)
@@ -181,29 +181,10 @@ class IndustryAuth:
             from .i18n import lazy_gettext
 
             manager.login_message = lazy_gettext("Please log in to see this page.")
-        host_loader = manager._user_callback
-        models = self.models
+            get_state(app).login_manager = manager
+        from .sessions import guard_user_loader
 
-        def load_user(user_id: str):
-            # Ids look like "ia:<pk>:<uniquifier>"; a rotated uniquifier ends the session.
-            if not user_id.startswith(LOGIN_ID_PREFIX):
-                return host_loader(user_id) if host_loader else None
-            try:
-                _, pk, uniquifier = user_id.split(":", 2)
-                account = self.db.session.get(models.Account, int(pk))
-            except ValueError:
-                return None
-            if account is None or account.session_uniquifier != uniquifier:
-                return None
-            return account
-
-        manager.user_loader(load_user)
-
-
-#: argon2id floor (OWASP Password Storage, ASVS 11.4.2): m=19 MiB, t=2, p=1.
-#: OWASP Password Storage cheat sheet: argon2id settings of equal strength, as
-#: (memory in KiB, at least this many passes); any parallelism of 1 or more.
-ARGON2_FLOOR = ((47104, 1), (19456, 2), (12288, 3), (9216, 4), (7168, 5))
+        guard_user_loader(manager)
 
 
 def _secure_cookies(app: Flask) -> None:
@@ -217,6 +198,19 @@ def _secure_cookies(app: Flask) -> None:
     config.setdefault("REMEMBER_COOKIE_SECURE", secure)
     config.setdefault("REMEMBER_COOKIE_HTTPONLY", True)
     config.setdefault("REMEMBER_COOKIE_SAMESITE", "Lax")
+    url = config.get("INDUSTRY_AUTH_EXTERNAL_URL") or ""
+    plain = url.startswith("http://") or (
+        not url and config.get("PREFERRED_URL_SCHEME", "http") == "http"
+    )
+    if config["SESSION_COOKIE_SECURE"] and plain:
+        # Browsers never send a Secure cookie back over plain HTTP: every form would "expire".
+        log.warning(
+            "flask_industry_auth: the session cookie is Secure but the portal's address (%s) "
+            "is plain HTTP: browsers will not send the cookie back and every form will be "
+            "refused as expired. Serve it over HTTPS, or for a local demo set "
+            "INDUSTRY_AUTH_SECURE_COOKIES = False.",
+            url or "PREFERRED_URL_SCHEME = 'http'",
+        )
 
 
 def _lifecycle(factory: Callable[[], Lifecycle], config) -> Lifecycle:
@@ -224,47 +218,3 @@ def _lifecycle(factory: Callable[[], Lifecycle], config) -> Lifecycle:
     if config["INDUSTRY_AUTH_REQUIRE_APPROVAL"]:
         add_approval(lifecycle)
     return lifecycle
-
-
-def _check_argon2_floor(app: Flask) -> None:
-    # Below OWASP's floor only for tests, where hashing speed matters more than strength.
-    config = app.config
-    memory = config["INDUSTRY_AUTH_ARGON2_MEMORY_COST"]
-    passes = config["INDUSTRY_AUTH_ARGON2_TIME_COST"]
-    strong = config["INDUSTRY_AUTH_ARGON2_PARALLELISM"] >= 1 and any(
-        memory >= floor_memory and passes >= floor_passes
-        for floor_memory, floor_passes in ARGON2_FLOOR
-    )
-    if not strong and not app.testing:
-        raise RuntimeError(
-            f"INDUSTRY_AUTH_ARGON2_* (m={memory} KiB, t={passes}) is below the floor of "
-            "OWASP's Password Storage cheat sheet (m=46 MiB t=1, m=19 MiB t=2, m=12 MiB t=3, "
-            "m=9 MiB t=4 or m=7 MiB t=5; p>=1); weaker settings are allowed only with TESTING"
-        )
-
-
-#: The baseline (資通系統防護基準) keeps logs for at least 6 months.
-MIN_AUDIT_RETENTION_DAYS = 180
-
-
-def _check_audit_retention(app: Flask) -> None:
-    days = app.config["INDUSTRY_AUTH_AUDIT_RETENTION_DAYS"]
-    if days < MIN_AUDIT_RETENTION_DAYS:
-        raise RuntimeError(
-            f"INDUSTRY_AUTH_AUDIT_RETENTION_DAYS is {days}; the baseline keeps the audit trail "
-            f"for 6 months or more (at least {MIN_AUDIT_RETENTION_DAYS} days)"
-        )
-
-
-def _check_mail_links(app: Flask) -> None:
-    # Links in mail come from configuration, never from the request's Host header.
-    url = app.config["INDUSTRY_AUTH_EXTERNAL_URL"]
-    if url:
-        parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.netloc:
-            raise RuntimeError(f"INDUSTRY_AUTH_EXTERNAL_URL must be an absolute URL: {url!r}")
-    elif not app.config.get("SERVER_NAME"):
-        raise RuntimeError(
-            "set INDUSTRY_AUTH_EXTERNAL_URL (e.g. 'https://portal.example.gov.tw') so that "
-            "links in mail never depend on the request's Host header"
-        )

@@ -6,46 +6,76 @@ file fully electronically once they logged in with their certificate.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import wraps
+from typing import TYPE_CHECKING, ParamSpec, TypeVar
 
-from flask import current_app, render_template
-from flask_login import current_user
+from flask import flash, jsonify, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 
-from .extension import get_state
+from . import sessions
+from .i18n import gettext as _
 from .rendering import template_context
 
+if TYPE_CHECKING:
+    from .models import AccountMixin
 
-def current_account():
-    """The logged-in applicant account, or ``None`` (anonymous, or a host user)."""
-    user = current_user._get_current_object() if current_user else None
-    account_class = get_state().models.Account
-    if isinstance(user, account_class) and user.is_authenticated:
-        return user
-    return None
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
-def account_required(view):
-    """Like ``flask_login.login_required``, for applicant accounts of this package."""
+def current_account() -> AccountMixin | None:
+    """The logged-in applicant account, or ``None`` (anonymous, or only a host user).
+
+    Works whether or not applicants are also Flask-Login's ``current_user``
+    (``INDUSTRY_AUTH_SHARE_LOGIN``)."""
+    return sessions.current()
+
+
+def wants_json() -> bool:
+    """Whether the client asked for JSON rather than a page (an API route, a fetch call)."""
+    if request.is_json:
+        return True
+    best = request.accept_mimetypes.best_match(["text/html", "application/json"])
+    return best == "application/json"
+
+
+def login_required_response() -> ResponseReturnValue:
+    """What a page that needs an applicant answers to anyone else: the package's own login
+    page (with a ``next`` back here), or a 401 in JSON for a client that asked for JSON."""
+    login_url = url_for("industry_auth.login")
+    if wants_json():
+        return jsonify(error="login_required", login_url=login_url), 401
+    flash(_("Please log in to see this page."), "info")
+    next_url = request.full_path.rstrip("?") if request.method == "GET" else None
+    return redirect(url_for("industry_auth.login", next=next_url))
+
+
+def account_required(view: Callable[P, R]) -> Callable[P, R | ResponseReturnValue]:
+    """Like ``flask_login.login_required``, for applicant accounts of this package: anyone
+    else goes to the package's login page (JSON clients get a 401)."""
 
     @wraps(view)
-    def wrapper(*args, **kwargs):
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R | ResponseReturnValue:
         if current_account() is None:
-            return current_app.login_manager.unauthorized()
+            return login_required_response()
         return view(*args, **kwargs)
 
     return wrapper
 
 
-def electronic_filing_required(view):
+def electronic_filing_required(view: Callable[P, R]) -> Callable[P, R | ResponseReturnValue]:
     """Only for accounts that may file fully electronically; others get 403 with the reason
-    (``industry_auth/filing_refused.html``, overridable)."""
+    (``industry_auth/filing_refused.html``, overridable; JSON clients get a JSON 403)."""
 
     @wraps(view)
-    def wrapper(*args, **kwargs):
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R | ResponseReturnValue:
         account = current_account()
         if account is None:
-            return current_app.login_manager.unauthorized()
+            return login_required_response()
         if not account.can_file_electronically:
+            if wants_json():
+                return jsonify(error="electronic_filing_not_allowed"), 403
             return render_template(
                 "industry_auth/filing_refused.html", account=account, **template_context()
             ), 403

@@ -88,6 +88,24 @@ def select_locale() -> str:
     return locales[0]
 
 
+def speak_applicant_locale(blueprint) -> None:
+    """Make ``blueprint``'s pages speak the applicant's language (the session's choice, else
+    the first of ``INDUSTRY_AUTH_LOCALES``), whoever owns Flask-Babel and its locale selector:
+    a host's selector still decides for the host's own pages."""
+
+    @blueprint.before_request
+    def _force_applicant_locale() -> None:
+        forced = flask_babel.force_locale(select_locale())
+        forced.__enter__()
+        g._industry_auth_forced_locale = forced
+
+    @blueprint.teardown_request
+    def _release_applicant_locale(_error: BaseException | None = None) -> None:
+        forced = g.pop("_industry_auth_forced_locale", None)
+        if forced is not None:
+            forced.__exit__(None, None, None)
+
+
 def current_locale() -> str:
     """The locale of this request, as a string such as ``zh_Hant_TW``."""
     return str(flask_babel.get_locale() or current_app.config["INDUSTRY_AUTH_LOCALES"][0])

@@ -27,9 +27,12 @@ to the session; the calling flow commits both together.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING
 
 from transitions import Machine, MachineError
+
+if TYPE_CHECKING:
+    from .models import AccountMixin
 
 REQUESTED = "requested"
 ACTIVATED = "activated"
@@ -188,18 +191,27 @@ class Lifecycle:
         operator = {t.trigger for t in self.transitions if t.operator and t.leaves(state)}
         return [event for event in self.allowed_events(state) if event in operator]
 
-    def can(self, account: Any, event: str) -> bool:
+    def can(self, account: AccountMixin, event: str) -> bool:
         """Whether ``event`` is legal for ``account`` now."""
         return event in self.allowed_events(account.state)
 
-    def fire(self, account: Any, event: str, **audit: Any) -> str:
-        """Apply ``event`` to ``account`` and record it in the audit table.
+    def fire(
+        self,
+        account: AccountMixin,
+        event: str,
+        *,
+        actor: str | None = None,
+        detail: str | None = None,
+    ) -> str:
+        """Apply ``event`` to ``account`` and record it in the audit table, with ``actor``
+        (who did it, such as ``"staff:chen"``) and ``detail`` (why).
 
         Raises :class:`IllegalTransition` (and changes nothing) when the event is unknown or not
         allowed from the account's state. Returns the new state. Does not commit.
         """
         from .audit import record  # the audit table needs the app; import late
 
+        audit = {"actor": actor, "detail": detail}
         before = account.state
         if event not in self.machine.events:
             raise IllegalTransition(event, before, f"unknown event {event!r}")

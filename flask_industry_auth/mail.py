@@ -33,6 +33,34 @@ log = logging.getLogger(__name__)
 
 _SESSION_KEY = "industry_auth_outbox"
 
+#: Every kind of mail the package sends, and when. A kind is three templates, each of which a
+#: host may override: ``industry_auth/email/<kind>_subject.txt``, ``<kind>_message.txt`` and
+#: ``<kind>_message.html``.
+MAIL_KINDS: dict[str, str] = {
+    "activation": (
+        "an application was received (with INDUSTRY_AUTH_REQUIRE_APPROVAL: once staff "
+        "approve it), or the activation mail is asked for again: the account id, a "
+        "temporary password (non-certificate accounts) and the activation link"
+    ),
+    "duplicate_application": (
+        "someone applied with a 統一編號 and email address (or a card) that already have an "
+        "account; it goes to that account, and no new account is created"
+    ),
+    "temporary_password": "Forgot password, for a non-certificate account: a temporary password",
+    "certificate_recovery": (
+        "Forgot password, for a certificate account: its card's PIN belongs to the "
+        "certificate authority"
+    ),
+    "password_changed": "the account's password was changed (the first, forced change too)",
+    "email_changed": "the email address was changed in the profile; to the old and new address",
+    "account_locked": (
+        "the account was locked after INDUSTRY_AUTH_MAX_FAILED_LOGINS failed logins in a row"
+    ),
+    "application_rejected": (
+        "staff rejected the application (INDUSTRY_AUTH_REQUIRE_APPROVAL); the reason is in it"
+    ),
+}
+
 
 def _fernet() -> Fernet:
     secret = current_app.config.get("SECRET_KEY")

@@ -47,6 +47,21 @@ def _failed(response) -> bool:
     return response.status_code != 302
 
 
+def _init_apart_from_host(limiter: Limiter, app: Flask) -> None:
+    # Flask-Limiter reads app-wide RATELIMIT_* keys in init_app (and writes some back). They
+    # belong to the host's own limiter: RATELIMIT_ENABLED=False (Flask-AppBuilder sets it)
+    # must not switch the package's limits off, nor RATELIMIT_DEFAULT add limits to its
+    # views. So the package's limiter starts on a config without them; the host's are restored.
+    config = app.config
+    hosts = {key: config.pop(key) for key in list(config) if key.startswith("RATELIMIT_")}
+    try:
+        limiter.init_app(app)
+    finally:
+        for key in [k for k in config if k.startswith("RATELIMIT_")]:
+            del config[key]
+        config.update(hosts)
+
+
 def init_limiter(app: Flask) -> Limiter | None:
     """Create the app's limiter and attach the limits to the package's views."""
     config = app.config
@@ -63,7 +78,7 @@ def init_limiter(app: Flask) -> Limiter | None:
         swallow_errors=config["INDUSTRY_AUTH_RATELIMIT_MEMORY_FALLBACK"],
         key_prefix=config["INDUSTRY_AUTH_RATELIMIT_KEY_PREFIX"],
     )
-    limiter.init_app(app)
+    _init_apart_from_host(limiter, app)
     rules = [
         ("login", "LOGIN_PER_IP", client_ip, _failed),
         ("login", "LOGIN_PER_ACCOUNT", _account_key, _failed),

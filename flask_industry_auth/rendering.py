@@ -3,7 +3,9 @@ processor), mail, and pages rendered for host views (``filing``)."""
 
 from __future__ import annotations
 
-from flask import current_app
+import secrets
+
+from flask import current_app, g
 from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup, escape
 from wtforms.widgets.core import clean_key
@@ -17,15 +19,49 @@ def template_context() -> dict:
 
     config = current_app.config
     translate = bound_gettext()
+    locale = current_locale()
     return {
         "_": translate,
         "gettext": translate,
         "csrf_token": _csrf_once(),
         "industry_auth_base_template": config["INDUSTRY_AUTH_BASE_TEMPLATE"],
-        "industry_auth_locale": current_locale(),
+        "industry_auth_locale": locale,
+        #: For the host layout's ``<html lang>``.
+        "industry_auth_lang": "en" if locale == "en" else "zh-Hant-TW",
+        "industry_auth_csp_nonce": csp_nonce,
         "industry_auth_locales": config["INDUSTRY_AUTH_LOCALES"],
         "current_account": current_account,
     }
+
+
+_NONCE_KEY = "_industry_auth_csp_nonce"
+
+
+def csp_nonce() -> str:
+    """This response's CSP nonce, for a host layout's own inline ``<script>`` or ``<style>`` on
+    the package's pages (``<script nonce="{{ industry_auth_csp_nonce() }}">``): once asked
+    for, the package's ``Content-Security-Policy`` allows it in ``script-src`` and
+    ``style-src``."""
+    nonce = g.get(_NONCE_KEY)
+    if nonce is None:
+        nonce = secrets.token_urlsafe(16)
+        setattr(g, _NONCE_KEY, nonce)
+    return nonce
+
+
+def policy_with_nonce(policy: str) -> str:
+    """``policy`` with this response's nonce added to ``script-src`` and ``style-src``, if a
+    template asked for one."""
+    nonce = g.get(_NONCE_KEY)
+    if nonce is None:
+        return policy
+    directives = []
+    for directive in policy.split(";"):
+        name = directive.split(None, 1)[0] if directive.strip() else ""
+        if name in ("script-src", "style-src"):
+            directive = f"{directive.rstrip()} 'nonce-{nonce}'"
+        directives.append(directive)
+    return ";".join(directives)
 
 
 def _csrf_once():

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from flask import (
     Blueprint,
     abort,
@@ -14,20 +16,22 @@ from flask import (
     session,
     url_for,
 )
-from flask_login import login_user
 from flask_wtf.csrf import validate_csrf
 from wtforms import ValidationError
 
 from . import forms, sessions
 from .certificates.errors import CertificateRefused
 from .extension import get_state
-from .filing import account_required, current_account
+from .filing import account_required, current_account, wants_json
 from .flows import activation, authentication, certificate, recovery, registration
 from .flows import profile as profile_flow
-from .i18n import LOCALE_SESSION_KEY, current_locale
+from .i18n import LOCALE_SESSION_KEY, current_locale, speak_applicant_locale
 from .i18n import gettext as _
-from .rendering import render_input, template_context
+from .rendering import policy_with_nonce, render_input, template_context
 from .resources import resource_dir
+from .templating import PackagedTemplateLoader
+
+log = logging.getLogger(__name__)
 
 blueprint = Blueprint(
     "industry_auth",
@@ -36,6 +40,8 @@ blueprint = Blueprint(
     static_folder="static",
     static_url_path="/static",
 )
+# Also serves each template as "industry_auth/packaged/<name>", for overrides to extend.
+blueprint.jinja_loader = PackagedTemplateLoader(resource_dir("templates"))
 
 #: Session key holding an activation token moved out of the URL.
 ACTIVATION_TOKEN_KEY = "_industry_auth_activation_token"  # noqa: S105 (a key name)
@@ -56,6 +62,7 @@ _ALLOWED_DURING_FORCED_CHANGE = frozenset(
 )
 
 blueprint.context_processor(template_context)
+speak_applicant_locale(blueprint)
 blueprint.add_app_template_filter(render_input, "industry_auth_input")
 
 
@@ -65,14 +72,35 @@ def _check_csrf():
     if request.method == "POST":
         try:
             validate_csrf(request.form.get("csrf_token"))
-        except ValidationError:
+        except ValidationError as refused:
+            _explain_csrf_refusal(str(refused))
             abort(400, description="csrf")
+
+
+def _explain_csrf_refusal(reason: str) -> None:
+    # A Secure session cookie is never sent back over plain HTTP, so every form "expires":
+    # say so in the log, where the portal's developer looks, not only on the page.
+    config = current_app.config
+    if config.get("SESSION_COOKIE_SECURE") and not request.is_secure:
+        log.warning(
+            "flask_industry_auth: refused a POST to %s (%s): the session cookie is Secure but "
+            "this request came over plain HTTP, so the browser never sends the cookie back. "
+            "Serve the portal over HTTPS (behind a TLS proxy, apply werkzeug's ProxyFix), or "
+            "for a local plain-HTTP demo set INDUSTRY_AUTH_SECURE_COOKIES = False.",
+            request.path,
+            reason,
+        )
+    else:
+        log.info("flask_industry_auth: refused a POST to %s: %s", request.path, reason)
 
 
 @blueprint.before_app_request
 def _check_session():
     # Runs for the host's pages too: an expired session ends everywhere, and after a
     # system-issued password nothing else, ours or the host's, is reachable.
+    manager = getattr(current_app, "login_manager", None)
+    if manager is not None:
+        sessions.guard_user_loader(manager)  # the host may have replaced loader or manager
     if request.endpoint in ("static", "industry_auth.static"):
         return None
     account = current_account()
@@ -80,15 +108,25 @@ def _check_session():
         return None
     if sessions.expired():
         sessions.end()
-        flash(
-            _("You were logged out after a period without activity. Please log in again."), "info"
-        )
-        return redirect(url_for("industry_auth.login"))
+        message = _("You were logged out after a period without activity. Please log in again.")
+        if wants_json():
+            return jsonify(error="session_expired", login_url=url_for("industry_auth.login")), 401
+        flash(message, "info")
+        if _is_package_page():
+            return redirect(url_for("industry_auth.login"))
+        return None  # a host page decides itself whether it needs an applicant
     if request.endpoint != "industry_auth.session_status":
         sessions.touch()
     if account.must_change_password and request.endpoint not in _ALLOWED_DURING_FORCED_CHANGE:
-        return redirect(url_for("industry_auth.change_password"))
+        url = url_for("industry_auth.change_password")
+        if wants_json():
+            return jsonify(error="password_change_required", change_password_url=url), 403
+        return redirect(url)
     return None
+
+
+def _is_package_page() -> bool:
+    return request.blueprint is not None and request.blueprint.startswith("industry_auth")
 
 
 #: Pages that carry a token in their URL or form: never leak it through Referer.
@@ -100,7 +138,7 @@ def _security_headers(response):
     headers = response.headers
     csp = current_app.config["INDUSTRY_AUTH_CSP"]
     if csp:
-        headers.setdefault("Content-Security-Policy", csp)
+        headers.setdefault("Content-Security-Policy", policy_with_nonce(csp))
     headers.setdefault("X-Content-Type-Options", "nosniff")
     headers.setdefault("X-Frame-Options", "DENY")
     if request.endpoint in _TOKEN_ENDPOINTS:
@@ -336,7 +374,7 @@ def change_password():
                 account, old, form.new_password.data, forced=forced
             )
             if not problems:
-                login_user(account)  # the flow ended every session; keep this one
+                sessions.renew(account)  # the flow ended every session; keep this one
                 flash(_("Your password has been changed."), "success")
                 return redirect(url_for(current_app.config["INDUSTRY_AUTH_HOME_ENDPOINT"]))
             _field_errors(form, problems, _password_messages())

@@ -75,6 +75,22 @@ def test_failed_logins_per_address_are_limited(make, smtp):
     assert _wrong_login(portal, "ACCOUNT9").status_code == 429
 
 
+def test_the_hosts_ratelimit_keys_do_not_reach_the_package(make, smtp):
+    # Flask-AppBuilder sets RATELIMIT_ENABLED = False; a host's own default limit is its own.
+    app = make(
+        RATELIMIT_ENABLED=False,
+        RATELIMIT_DEFAULT="1/day",
+        INDUSTRY_AUTH_RATELIMIT_LOGIN_PER_IP="4/minute",
+    )
+    assert app.config["RATELIMIT_ENABLED"] is False  # the host's value is left as it was
+    portal = Portal(app, app.test_client(), smtp)
+    for _ in range(3):
+        assert portal.client.get("/account/login").status_code == 200  # no 1/day limit
+    for n in range(4):
+        assert _wrong_login(portal, f"ACCOUNT{n}").status_code == 200
+    assert _wrong_login(portal, "ACCOUNT9").status_code == 429
+
+
 def test_x_forwarded_for_is_ignored_without_trusted_proxies(make, smtp):
     app = make(INDUSTRY_AUTH_RATELIMIT_LOGIN_PER_IP="2/minute")
     portal = Portal(app, app.test_client(), smtp)

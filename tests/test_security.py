@@ -67,6 +67,15 @@ def test_cookie_flags(make, database_url, smtp):
 def test_no_remember_me_cookie_by_default(portal):
     portal.active_account()
     assert portal.client.get_cookie("remember_token") is None
+    assert portal.client.get_cookie("session").expires is None  # ends with the browser
+
+
+def test_remember_me_keeps_the_session_cookie_past_the_browser(make, smtp):
+    app = make(INDUSTRY_AUTH_REMEMBER_ME=True)
+    portal = Portal(app, app.test_client(), smtp)
+    portal.active_account()
+    assert portal.client.get_cookie("session").expires is not None
+    assert portal.client.get("/account/").status_code == 200
 
 
 # -- headers -------------------------------------------------------------------------------

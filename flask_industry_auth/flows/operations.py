@@ -16,7 +16,8 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from flask import current_app
 
-from ..extension import MIN_AUDIT_RETENTION_DAYS, get_state
+from ..config import MIN_AUDIT_RETENTION_DAYS
+from ..extension import get_state
 from ..lifecycle import DELETED, REQUESTED, IllegalTransition
 from ..mail import commit_and_dispatch, queue_mail
 from ..validators import has_bad_characters, normalize_business_id
