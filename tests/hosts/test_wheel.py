@@ -1,38 +1,17 @@
 """The wheel holds templates, catalogs and migrations, and works from a fresh venv."""
 
 import json
+import re
 import subprocess
-import sys
 import time
-import venv
 import zipfile
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
-pytestmark = pytest.mark.slow
+from tests.helpers import activation_details
+from tests.hosts.harness import APPS
 
-
-@pytest.fixture(scope="module")
-def wheel(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("dist")
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "build",
-            "--wheel",
-            "--no-isolation",
-            "--outdir",
-            str(out),
-            str(ROOT),
-        ],
-        check=True,
-        capture_output=True,
-    )
-    (built,) = out.glob("flask_industry_auth-*.whl")
-    return built
+pytestmark = [pytest.mark.hosts, pytest.mark.slow]
 
 
 def test_wheel_contents(wheel):
@@ -51,22 +30,28 @@ def test_wheel_contents(wheel):
     assert not [n for n in names if n.startswith(("tests/", "examples/"))]
 
 
-def test_a_host_app_runs_from_the_installed_wheel(wheel, tmp_path, smtp):
-    env_dir = tmp_path / "venv"
-    venv.EnvBuilder(with_pip=True).create(env_dir)
-    python = env_dir / "bin" / "python"
-    subprocess.run(
-        [str(python), "-m", "pip", "install", "--quiet", str(wheel)],
-        check=True,
-        capture_output=True,
-    )
+def test_wheel_ships_typing_and_licence(wheel):
+    # PEP 561: type checkers read the package's annotations only with py.typed; the MIT
+    # licence (and the notice of the Django word list it ships) must travel with the code.
+    names = zipfile.ZipFile(wheel).namelist()
+    assert "flask_industry_auth/py.typed" in names
+    licences = [
+        n
+        for n in names
+        if re.fullmatch(r"flask_industry_auth-[^/]+\.dist-info/(licenses/)?LICEN[CS]E[^/]*", n)
+    ]
+    assert licences, [n for n in names if ".dist-info/" in n]
+
+
+def test_a_host_app_runs_from_the_installed_wheel(plain_venv, tmp_path, smtp):
     database = f"sqlite:///{tmp_path / 'wheel.sqlite'}"
-    script = ROOT / "tests" / "wheel_host.py"
+    script = APPS / "wheel_host.py"
 
     def step(*args):
         done = subprocess.run(
-            [str(python), str(script), database, str(smtp.port), *args],
+            [str(plain_venv.python), str(script), database, str(smtp.port), *args],
             cwd=tmp_path,
+            env=plain_venv.env({}),
             capture_output=True,
             text=True,
         )
@@ -74,14 +59,12 @@ def test_a_host_app_runs_from_the_installed_wheel(wheel, tmp_path, smtp):
         return json.loads(done.stdout.strip().splitlines()[-1])
 
     applied = step("apply")
-    assert applied["package"].startswith(str(env_dir))  # not the source checkout
+    assert applied["package"].startswith(str(plain_venv.path))  # not the source checkout
     assert applied == {**applied, "label": True, "status": 302}
     deadline = time.monotonic() + 10
     while not smtp.mails and time.monotonic() < deadline:
         time.sleep(0.05)
     text = smtp.mails[0].text
-    from tests.helpers import activation_details
-
     details = activation_details(smtp.mails[0])
     assert details["account_id"] in text
     assert step("activate", details["link"])["status"] == 302

@@ -1,6 +1,6 @@
 """A host portal run from the installed wheel, in a fresh virtual environment.
 
-Called by ``test_package.py`` in steps, so the test (which holds the SMTP server) can read
+Called by ``tests/hosts/test_wheel.py`` in steps, so the test (which holds the SMTP server) can read
 the mail between them: ``apply``, ``activate LINK``, ``login ACCOUNT_ID PASSWORD``.
 Prints one JSON object.
 """
