@@ -368,6 +368,8 @@ def _stop_flag():
 )
 def migrate(revision: str, stamp_revision: str | None) -> None:
     """Create or upgrade the package's tables (Alembic, branch ``industry_auth``)."""
+    from alembic.util import CommandError
+
     from .migrate import MigrationError, stamp, upgrade
 
     try:
@@ -376,6 +378,6 @@ def migrate(revision: str, stamp_revision: str | None) -> None:
             click.echo(f"industry_auth tables recorded at {stamp_revision}")
             return
         upgrade(revision)
-    except MigrationError as error:
+    except (MigrationError, CommandError) as error:  # e.g. a revision that does not exist
         raise click.ClickException(str(error)) from None
     click.echo(f"industry_auth tables at {revision}")

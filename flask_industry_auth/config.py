@@ -57,12 +57,15 @@ _Parser = Callable[[Any], Any]
 
 _TRUE = frozenset({"true", "yes", "on", "1"})
 _FALSE = frozenset({"false", "no", "off", "0"})
-_BOOLEAN = "True or False (or a string true/false, yes/no, on/off, 1/0)"
+_BOOLEAN = "True or False (or 1/0, or a string true/false, yes/no, on/off, 1/0)"
 
 
 def _boolean(value: Any) -> bool:
     if isinstance(value, bool):
         return value
+    # Flask's from_prefixed_env() reads "1" and "0" as JSON: the numbers.
+    if type(value) is int and value in (0, 1):
+        return bool(value)
     word = value.strip().lower() if isinstance(value, str) else None
     if word in _TRUE or word in _FALSE:
         return word in _TRUE
@@ -175,11 +178,20 @@ _ANCHOR = (str, bytes, os.PathLike)
 
 
 def _anchors(value: Any) -> Any:
-    if isinstance(value, _ANCHOR) or (
-        isinstance(value, list | tuple) and all(isinstance(item, _ANCHOR) for item in value)
+    allowed = "PEM/DER bytes, a path (str or os.PathLike) to a file or folder, or a list"
+    if not (
+        isinstance(value, _ANCHOR)
+        or (isinstance(value, list | tuple) and all(isinstance(item, _ANCHOR) for item in value))
     ):
-        return value
-    raise _Refused("PEM/DER bytes, a path (str or os.PathLike) to a file or folder, or a list")
+        raise _Refused(allowed)
+    from .certificates.validation import load_anchors
+
+    # Read them now: a missing file or a bad certificate stops the start, not a login.
+    try:
+        load_anchors(value)
+    except (OSError, ValueError) as error:
+        raise _Refused(f"{allowed}, of readable CA certificates ({error})") from None
+    return value
 
 
 @cache

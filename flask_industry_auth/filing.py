@@ -9,12 +9,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from functools import wraps
 from typing import TYPE_CHECKING, ParamSpec, TypeVar
+from urllib.parse import quote
 
 from flask import flash, jsonify, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
 from . import sessions
-from .i18n import gettext as _
+from .i18n import applicant_gettext
 from .rendering import template_context
 
 if TYPE_CHECKING:
@@ -46,8 +47,13 @@ def login_required_response() -> ResponseReturnValue:
     login_url = url_for("industry_auth.login")
     if wants_json():
         return jsonify(error="login_required", login_url=login_url), 401
-    flash(_("Please log in to see this page."), "info")
-    next_url = request.full_path.rstrip("?") if request.method == "GET" else None
+    flash(applicant_gettext("Please log in to see this page."), "info")
+    next_url = None
+    if request.method == "GET":
+        # From the URL as requested: the app's mount point (SCRIPT_NAME) kept, encoding kept.
+        path = quote(request.script_root + request.path, safe="/:@!$&'()*+,;=-._~")
+        query = request.query_string.decode("ascii", "replace")  # as sent, still encoded
+        next_url = f"{path}?{query}" if query else path
     return redirect(url_for("industry_auth.login", next=next_url))
 
 

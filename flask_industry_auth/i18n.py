@@ -88,6 +88,13 @@ def select_locale() -> str:
     return locales[0]
 
 
+def applicant_gettext(string: str, **variables) -> str:
+    """:func:`gettext` in the applicant's language, for a message made where the package's
+    locale is not in force (a host page's request that flashes for the package's login)."""
+    with flask_babel.force_locale(select_locale()):
+        return gettext(string, **variables)
+
+
 def speak_applicant_locale(blueprint) -> None:
     """Make ``blueprint``'s pages speak the applicant's language (the session's choice, else
     the first of ``INDUSTRY_AUTH_LOCALES``), whoever owns Flask-Babel and its locale selector:

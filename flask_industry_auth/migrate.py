@@ -20,7 +20,6 @@ from alembic.migration import MigrationContext
 from flask import Flask, appcontext_pushed
 
 from .extension import get_state
-from .models import TABLE_PREFIX
 from .resources import resource_dir
 
 log = logging.getLogger(__name__)
@@ -32,9 +31,10 @@ class MigrationError(RuntimeError):
     """The database holds the package's tables in a shape its revisions cannot take over."""
 
 
-def is_package_table(name: str) -> bool:
-    """Whether ``name`` is one of the package's tables (its version table included)."""
-    return name.startswith(TABLE_PREFIX)
+def package_tables(app: Flask | None = None) -> frozenset[str]:
+    """The names of the package's tables, its version table included (a host table named
+    ``industry_auth_…`` of its own is not one of them)."""
+    return frozenset({table.name for table in get_state(app).models.tables} | {VERSION_TABLE})
 
 
 def versions_dir() -> Path:
@@ -93,12 +93,23 @@ def schema_differences(connection: sa.Connection) -> list[Any]:
 
 
 def _only_package_tables(name: str | None, type_: str, parent_names: Any) -> bool:
-    return type_ != "table" or (name is not None and is_package_table(name))
+    return type_ != "table" or name in package_tables()
 
 
 def _adopt_unversioned_tables(connection: sa.Connection, config: Config) -> None:
-    names = sa.inspect(connection).get_table_names()
-    if VERSION_TABLE in names or not any(is_package_table(n) for n in names):
+    names = set(sa.inspect(connection).get_table_names())
+    ours = names & package_tables()
+    if VERSION_TABLE in names:
+        if ours == {VERSION_TABLE}:
+            # The tables were dropped (db.drop_all() leaves the version table): start over.
+            command.stamp(config, "base", purge=True)
+            log.warning(
+                "flask_industry_auth: %s named a revision but the package's tables were gone; "
+                "creating them again",
+                VERSION_TABLE,
+            )
+        return
+    if not ours:
         return
     differences = schema_differences(connection)
     if differences:
@@ -125,7 +136,7 @@ def exclude_from_host_migrations(app: Flask) -> None:
     into the host's revisions, or drop the package's version table. Whenever the app's context
     is pushed (every ``flask db`` command pushes one), the app's Flask-Migrate configuration,
     whenever the host created it, gets ``include_name``/``include_object`` filters that leave
-    out every ``industry_auth_*`` table; filters the host set are kept and still asked.
+    out every table of the package; filters the host set are kept and still asked.
     """
     appcontext_pushed.connect(_filter_host_migrations, sender=app)
 
@@ -137,14 +148,14 @@ def _filter_host_migrations(app: Flask, **_extra: Any) -> None:
     args = migrate.configure_args
     # Checked at every push: a host may set its own filter after the package's.
     if not getattr(args.get("include_name"), "_industry_auth", False):
-        args["include_name"] = _name_filter(args.get("include_name"))
+        args["include_name"] = _name_filter(package_tables(app), args.get("include_name"))
     if not getattr(args.get("include_object"), "_industry_auth", False):
-        args["include_object"] = _object_filter(args.get("include_object"))
+        args["include_object"] = _object_filter(package_tables(app), args.get("include_object"))
 
 
-def _name_filter(host_filter: Any) -> Any:
+def _name_filter(ours: frozenset[str], host_filter: Any) -> Any:
     def include_name(name: str | None, type_: str, parent_names: Any) -> bool:
-        if type_ == "table" and name is not None and is_package_table(name):
+        if type_ == "table" and name in ours:
             return False
         return host_filter(name, type_, parent_names) if host_filter else True
 
@@ -152,9 +163,9 @@ def _name_filter(host_filter: Any) -> Any:
     return include_name
 
 
-def _object_filter(host_filter: Any) -> Any:
+def _object_filter(ours: frozenset[str], host_filter: Any) -> Any:
     def include_object(obj: Any, name: str | None, type_: str, reflected: bool, other: Any):
-        if type_ == "table" and name is not None and is_package_table(name):
+        if type_ == "table" and name in ours:
             return False
         return host_filter(obj, name, type_, reflected, other) if host_filter else True
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import secrets
 
-from flask import current_app, g
+from flask import current_app, has_request_context, request
 from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup, escape
 from wtforms.widgets.core import clean_key
@@ -34,7 +34,8 @@ def template_context() -> dict:
     }
 
 
-_NONCE_KEY = "_industry_auth_csp_nonce"
+#: Kept in the WSGI environ: one nonce per response, never another request's (see sessions).
+_NONCE_KEY = "flask_industry_auth.csp_nonce"
 
 
 def csp_nonce() -> str:
@@ -42,26 +43,32 @@ def csp_nonce() -> str:
     the package's pages (``<script nonce="{{ industry_auth_csp_nonce() }}">``): once asked
     for, the package's ``Content-Security-Policy`` allows it in ``script-src`` and
     ``style-src``."""
-    nonce = g.get(_NONCE_KEY)
+    if not has_request_context():
+        return ""  # mail: no policy to add it to
+    nonce = request.environ.get(_NONCE_KEY)
     if nonce is None:
-        nonce = secrets.token_urlsafe(16)
-        setattr(g, _NONCE_KEY, nonce)
+        nonce = request.environ[_NONCE_KEY] = secrets.token_urlsafe(16)
     return nonce
 
 
 def policy_with_nonce(policy: str) -> str:
     """``policy`` with this response's nonce added to ``script-src`` and ``style-src``, if a
     template asked for one."""
-    nonce = g.get(_NONCE_KEY)
+    nonce = request.environ.get(_NONCE_KEY)
     if nonce is None:
         return policy
-    directives = []
-    for directive in policy.split(";"):
-        name = directive.split(None, 1)[0] if directive.strip() else ""
-        if name in ("script-src", "style-src"):
-            directive = f"{directive.rstrip()} 'nonce-{nonce}'"
-        directives.append(directive)
-    return ";".join(directives)
+    directives = [d.strip() for d in policy.split(";") if d.strip()]
+    names = [d.split(None, 1)[0].lower() for d in directives]
+    default = next((d for d, n in zip(directives, names, strict=True) if n == "default-src"), None)
+    for kind in ("script-src", "style-src"):
+        if kind in names:
+            at = names.index(kind)
+            directives[at] = f"{directives[at]} 'nonce-{nonce}'"
+        elif default is not None:
+            # Without its own directive the kind falls back to default-src: keep those sources.
+            sources = " ".join(default.split()[1:])
+            directives.append(f"{kind} {sources} 'nonce-{nonce}'".replace("  ", " "))
+    return "; ".join(directives)
 
 
 def _csrf_once():

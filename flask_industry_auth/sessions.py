@@ -21,7 +21,7 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Any
 
-from flask import current_app, g, has_request_context, session
+from flask import current_app, has_request_context, request, session
 from flask_login import login_user, logout_user
 
 from .extension import LOGIN_ID_PREFIX, get_state
@@ -37,8 +37,12 @@ KEY_PREFIX = "_industry_auth_"
 ACCOUNT_KEY = "_industry_auth_account"
 AUTH_AT_KEY = "_industry_auth_auth_at"
 SEEN_AT_KEY = "_industry_auth_seen_at"
-#: Where the request's applicant is cached (``None``: looked up, nobody).
-_CACHE = "_industry_auth_current_account"
+#: Where the request's applicant is cached (``None``: looked up, nobody). In the WSGI environ,
+#: not on ``flask.g``: a request reuses an app context that is already pushed, and with it
+#: ``g``, so one browser's applicant could otherwise stay cached for the next browser.
+_CACHE = "flask_industry_auth.account"
+#: Flask-Login's session key for the logged-in user's id.
+_FLASK_LOGIN_KEY = "_user_id"
 _UNSET = object()
 
 
@@ -46,10 +50,16 @@ def current() -> AccountMixin | None:
     """The applicant logged in on this request's session, or ``None``; one lookup a request."""
     if not has_request_context():
         return None
-    cached = g.get(_CACHE, _UNSET)
+    environ = request.environ
+    cached = environ.get(_CACHE, _UNSET)
     if cached is _UNSET:
-        cached = load(session.get(ACCOUNT_KEY))
-        setattr(g, _CACHE, cached)
+        session_id = session.get(ACCOUNT_KEY)
+        if session_id is not None and sharing() and session.get(_FLASK_LOGIN_KEY) != session_id:
+            # When applicants are current_user, Flask-Login's id and the package's name one
+            # login: the host's logout_user() (or Flask-Login's session protection) ended it.
+            _drop_own_keys()
+            session_id = None
+        cached = environ[_CACHE] = load(session_id)
     return cached  # type: ignore[return-value]
 
 
@@ -92,9 +102,10 @@ def guard_user_loader(manager: Any) -> None:
 
     def load_user(user_id: str) -> Any:
         if isinstance(user_id, str) and user_id.startswith(LOGIN_ID_PREFIX):
-            if not sharing():
-                return None
-            return current() if user_id == session.get(ACCOUNT_KEY) else load(user_id)
+            # Only the login the package itself started, with its timeouts, is an applicant.
+            if sharing() and user_id == session.get(ACCOUNT_KEY):
+                return current()
+            return None
         return host_loader(user_id) if host_loader else None
 
     load_user._industry_auth_guard = True  # type: ignore[attr-defined]
@@ -108,6 +119,9 @@ def start(account: AccountMixin, method: str) -> None:
     attacker could fix in advance (ASVS 7.2.4): the cookie the browser gets back is new.
     """
     _drop_own_keys()
+    # A new CSRF token too (as Django does at login): one planted before login, with a cookie
+    # set from a sibling domain say, must not carry over to the applicant's session.
+    session.pop("csrf_token", None)
     now = int(time.time())
     session[ACCOUNT_KEY] = account.get_id()
     session[LOGIN_METHOD_KEY] = method
@@ -116,7 +130,7 @@ def start(account: AccountMixin, method: str) -> None:
     # Remember me: the cookie outlives the browser (the absolute lifetime still ends it).
     if current_app.config["INDUSTRY_AUTH_REMEMBER_ME"]:
         session.permanent = True
-    setattr(g, _CACHE, account)
+    request.environ[_CACHE] = account
     if sharing():
         login_user(account)
 
@@ -124,7 +138,7 @@ def start(account: AccountMixin, method: str) -> None:
 def renew(account: AccountMixin) -> None:
     """Keep this session after a flow rotated the account's uniquifier (password change)."""
     session[ACCOUNT_KEY] = account.get_id()
-    setattr(g, _CACHE, account)
+    request.environ[_CACHE] = account
     if sharing():
         login_user(account)
 
@@ -134,11 +148,11 @@ def end() -> None:
     if sharing() or _flask_login_holds_an_applicant():
         logout_user()
     _drop_own_keys()
-    setattr(g, _CACHE, None)
+    request.environ[_CACHE] = None
 
 
 def _flask_login_holds_an_applicant() -> bool:
-    user_id = session.get("_user_id")
+    user_id = session.get(_FLASK_LOGIN_KEY)
     return isinstance(user_id, str) and user_id.startswith(LOGIN_ID_PREFIX)
 
 

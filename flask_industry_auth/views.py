@@ -25,7 +25,7 @@ from .extension import get_state
 from .filing import account_required, current_account, wants_json
 from .flows import activation, authentication, certificate, recovery, registration
 from .flows import profile as profile_flow
-from .i18n import LOCALE_SESSION_KEY, current_locale, speak_applicant_locale
+from .i18n import LOCALE_SESSION_KEY, applicant_gettext, current_locale, speak_applicant_locale
 from .i18n import gettext as _
 from .rendering import policy_with_nonce, render_input, template_context
 from .resources import resource_dir
@@ -103,18 +103,25 @@ def _check_session():
         sessions.guard_user_loader(manager)  # the host may have replaced loader or manager
     if request.endpoint in ("static", "industry_auth.static"):
         return None
+    if request.blueprint == "industry_auth_admin":
+        return None  # staff pages: the applicant's session rules are not the staff user's
     account = current_account()
     if account is None:
         return None
+    ours = request.blueprint == "industry_auth"
     if sessions.expired():
         sessions.end()
-        message = _("You were logged out after a period without activity. Please log in again.")
+        if not ours:
+            return None  # a host page decides itself whether it needs an applicant
         if wants_json():
-            return jsonify(error="session_expired", login_url=url_for("industry_auth.login")), 401
-        flash(message, "info")
-        if _is_package_page():
-            return redirect(url_for("industry_auth.login"))
-        return None  # a host page decides itself whether it needs an applicant
+            return jsonify(error="session_expired", login_url=url_for(".login")), 401
+        flash(
+            applicant_gettext(
+                "You were logged out after a period without activity. Please log in again."
+            ),
+            "info",
+        )
+        return redirect(url_for(".login"))
     if request.endpoint != "industry_auth.session_status":
         sessions.touch()
     if account.must_change_password and request.endpoint not in _ALLOWED_DURING_FORCED_CHANGE:
@@ -123,10 +130,6 @@ def _check_session():
             return jsonify(error="password_change_required", change_password_url=url), 403
         return redirect(url)
     return None
-
-
-def _is_package_page() -> bool:
-    return request.blueprint is not None and request.blueprint.startswith("industry_auth")
 
 
 #: Pages that carry a token in their URL or form: never leak it through Referer.

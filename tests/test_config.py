@@ -11,6 +11,10 @@ from flask_industry_auth import IndustryAuth
 from flask_industry_auth.config import CONFIG_KEYS, DEFAULTS, SETTINGS, ConfigError
 from tests.hostapp import FAST_ARGON2
 
+#: Real CA certificates (the demo's test hierarchy), as a folder and as PEM bytes.
+DEMO_PKI = Path(__file__).resolve().parent.parent / "examples" / "portal" / "demo-pki"
+ROOT_PEM = (DEMO_PKI / "root.pem").read_bytes()
+
 EXTERNAL_URL = "https://portal.example.gov.tw"
 
 
@@ -106,7 +110,7 @@ BAD = [
     ("INDUSTRY_AUTH_HIPKI_URL", ""),
     ("INDUSTRY_AUTH_HIPKI_URL", None),
     ("INDUSTRY_AUTH_RATELIMIT_ENABLED", "maybe"),
-    ("INDUSTRY_AUTH_RATELIMIT_ENABLED", 1),
+    ("INDUSTRY_AUTH_RATELIMIT_ENABLED", 2),
     ("INDUSTRY_AUTH_RATELIMIT_ENABLED", None),
     ("INDUSTRY_AUTH_RATELIMIT_STORAGE_URI", ""),
     ("INDUSTRY_AUTH_RATELIMIT_STORAGE_URI", "redis"),
@@ -134,19 +138,19 @@ BAD = [
     ("INDUSTRY_AUTH_SESSION_LIFETIME", 0),
     ("INDUSTRY_AUTH_SESSION_LIFETIME", "12h"),
     ("INDUSTRY_AUTH_SECURE_COOKIES", "nope"),
-    ("INDUSTRY_AUTH_SECURE_COOKIES", 0),
+    ("INDUSTRY_AUTH_SECURE_COOKIES", -1),
     ("INDUSTRY_AUTH_SECURE_COOKIES", None),
     ("INDUSTRY_AUTH_REMEMBER_ME", "maybe"),
-    ("INDUSTRY_AUTH_REMEMBER_ME", 1),
+    ("INDUSTRY_AUTH_REMEMBER_ME", 2),
     ("INDUSTRY_AUTH_SHARE_LOGIN", "maybe"),
-    ("INDUSTRY_AUTH_SHARE_LOGIN", 1),
+    ("INDUSTRY_AUTH_SHARE_LOGIN", 2),
     ("INDUSTRY_AUTH_CSP", 5),
     ("INDUSTRY_AUTH_CSP", b"default-src 'self'"),
     ("INDUSTRY_AUTH_CSP", ["default-src 'self'"]),
     ("INDUSTRY_AUTH_HOME_ENDPOINT", ""),
     ("INDUSTRY_AUTH_HOME_ENDPOINT", None),
     ("INDUSTRY_AUTH_REQUIRE_APPROVAL", "False!"),
-    ("INDUSTRY_AUTH_REQUIRE_APPROVAL", 0),
+    ("INDUSTRY_AUTH_REQUIRE_APPROVAL", 3),
     ("INDUSTRY_AUTH_REQUIRE_APPROVAL", None),
     ("INDUSTRY_AUTH_AUDIT_RETENTION_DAYS", 90),  # the baseline's 6 months, even under TESTING
     ("INDUSTRY_AUTH_AUDIT_RETENTION_DAYS", 179),
@@ -222,6 +226,28 @@ def test_boolean_strings_are_parsed(key, raw, parsed):
     assert build(**{key: raw}).config[key] is parsed
 
 
+def test_flasks_prefixed_environment_variables_are_understood(monkeypatch):
+    # from_prefixed_env() JSON-decodes values: "1" arrives as the number 1, "900" as 900.
+    monkeypatch.setenv("PORTAL_INDUSTRY_AUTH_REQUIRE_APPROVAL", "1")
+    monkeypatch.setenv("PORTAL_INDUSTRY_AUTH_LOCKOUT_SECONDS", "1200")
+    monkeypatch.setenv("PORTAL_INDUSTRY_AUTH_LOCALES", '["en", "zh_Hant_TW"]')
+    app = Flask("prefixed")
+    app.config.from_prefixed_env("PORTAL")
+    settings = {k: v for k, v in app.config.items() if k.startswith("INDUSTRY_AUTH_")}
+    config = build(**settings).config
+    assert config["INDUSTRY_AUTH_REQUIRE_APPROVAL"] is True
+    assert config["INDUSTRY_AUTH_LOCKOUT_SECONDS"] == 1200
+    assert config["INDUSTRY_AUTH_LOCALES"] == ["en", "zh_Hant_TW"]
+
+
+def test_trust_anchors_are_read_at_start(tmp_path):
+    with pytest.raises(ConfigError, match="INDUSTRY_AUTH_CERT_TRUST_ANCHORS"):
+        build(INDUSTRY_AUTH_CERT_TRUST_ANCHORS=str(tmp_path / "missing.pem"))
+    (tmp_path / "bad.pem").write_text("not a certificate")
+    with pytest.raises(ConfigError, match="readable CA certificates"):
+        build(INDUSTRY_AUTH_CERT_TRUST_ANCHORS=str(tmp_path / "bad.pem"))
+
+
 PARSED = [
     ("INDUSTRY_AUTH_LOCKOUT_SECONDS", "900", 900),
     ("INDUSTRY_AUTH_LOCKOUT_SECONDS", " +1200 ", 1200),
@@ -248,9 +274,9 @@ PARSED = [
     ("INDUSTRY_AUTH_CSP", "", None),
     ("INDUSTRY_AUTH_CSP", None, None),
     ("INDUSTRY_AUTH_CERT_TRUST_ANCHORS", "", None),
-    ("INDUSTRY_AUTH_CERT_TRUST_ANCHORS", "/etc/gov-ca/", "/etc/gov-ca/"),
-    ("INDUSTRY_AUTH_CERT_TRUST_ANCHORS", Path("/etc/gov-ca"), Path("/etc/gov-ca")),
-    ("INDUSTRY_AUTH_CERT_TRUST_ANCHORS", [b"pem", "/etc/ca.pem"], [b"pem", "/etc/ca.pem"]),
+    ("INDUSTRY_AUTH_CERT_TRUST_ANCHORS", str(DEMO_PKI), str(DEMO_PKI)),
+    ("INDUSTRY_AUTH_CERT_TRUST_ANCHORS", DEMO_PKI, DEMO_PKI),
+    ("INDUSTRY_AUTH_CERT_TRUST_ANCHORS", [ROOT_PEM, str(DEMO_PKI)], [ROOT_PEM, str(DEMO_PKI)]),
     ("INDUSTRY_AUTH_EXTERNAL_URL", "http://127.0.0.1:5000", "http://127.0.0.1:5000"),
     ("INDUSTRY_AUTH_RATELIMIT_LOGIN_PER_IP", False, None),
     ("INDUSTRY_AUTH_RATELIMIT_LOGIN_PER_IP", None, None),

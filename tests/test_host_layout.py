@@ -62,3 +62,21 @@ def test_a_post_refused_because_the_secure_cookie_never_came_back_is_logged(make
     assert response.status_code == 400
     assert "came over plain HTTP" in caplog.text
     assert "INDUSTRY_AUTH_SECURE_COOKIES" in caplog.text
+
+
+def test_the_nonce_reaches_a_policy_with_only_default_src(make, tmp_path):
+    (tmp_path / "host").mkdir()
+    (tmp_path / "host" / "base.html").write_text(
+        '<script nonce="{{ industry_auth_csp_nonce() }}"></script>{% block content %}{% endblock %}'
+    )
+    app = make(
+        INDUSTRY_AUTH_BASE_TEMPLATE="host/base.html",
+        INDUSTRY_AUTH_CSP="default-src 'self'; frame-ancestors 'none'",
+    )
+    app.template_folder = str(tmp_path)
+    response = app.test_client().get("/account/login")
+    (nonce,) = re.findall(r'<script nonce="([^"]+)">', text_of(response))
+    policy = response.headers["Content-Security-Policy"]
+    assert policy.startswith("default-src 'self'; frame-ancestors 'none'; ")
+    assert f"script-src 'self' 'nonce-{nonce}'" in policy
+    assert f"style-src 'self' 'nonce-{nonce}'" in policy

@@ -3,6 +3,8 @@ and ``flask industry-auth migrate`` takes over tables that ``db.create_all()`` m
 
 from __future__ import annotations
 
+import logging
+
 import pytest
 import sqlalchemy as sa
 from flask import Flask
@@ -14,7 +16,7 @@ from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy.orm import Mapped, mapped_column
 
 from flask_industry_auth import IndustryAuth
-from flask_industry_auth.migrate import VERSION_TABLE, MigrationError, upgrade
+from flask_industry_auth.migrate import VERSION_TABLE, MigrationError, package_tables, upgrade
 from tests.hostapp import FAST_ARGON2
 
 # Flask-Migrate's generated env.py tries Flask-SQLAlchemy 2's get_engine() first; not ours.
@@ -39,11 +41,22 @@ def host(database_url, tmp_path):
         id: Mapped[int] = mapped_column(primary_key=True)
         name: Mapped[str] = mapped_column(sa.String(50))
 
+    class HostExtra(db.Model):
+        # The host's own table, whatever its name says: its migrations must keep it.
+        __tablename__ = "industry_auth_account_extra"
+        id: Mapped[int] = mapped_column(primary_key=True)
+
     auth = IndustryAuth(app, db=db)
     directory = str(tmp_path / "host-migrations")
     Migrate(app, db, directory=directory)
     _clean(app, db)
+    # Flask-Migrate's env.py calls logging.config.fileConfig(), which disables every logger
+    # that exists: the package's among them, which later tests read with caplog.
+    loggers = logging.root.manager.loggerDict
+    enabled = [name for name, logger in loggers.items() if not getattr(logger, "disabled", True)]
     yield app, db, auth, tmp_path / "host-migrations" / "versions"
+    for name in enabled:
+        loggers[name].disabled = False
     _clean(app, db)
     with app.app_context():
         db.engine.dispose()
@@ -71,9 +84,10 @@ def test_host_migrations_first_then_the_package(host):
         host_init(directory=str(versions.parent))
         host_migrate(directory=str(versions.parent), message="host")
         (revision,) = _revisions(versions)
-        assert "host_user" in revision and "industry_auth" not in revision
+        assert "host_user" in revision and "industry_auth_account_extra" in revision
+        assert "industry_auth_account'" not in revision and "industry_auth_audit" not in revision
         host_upgrade(directory=str(versions.parent))
-        assert not any(name.startswith("industry_auth") for name in _tables(db))
+        assert not _tables(db) & package_tables(app)
         upgrade()
         assert "industry_auth_account" in _tables(db)
         host_migrate(directory=str(versions.parent), message="again")
@@ -88,7 +102,8 @@ def test_the_package_first_then_host_migrations(host):
         host_init(directory=str(versions.parent))
         host_migrate(directory=str(versions.parent), message="host")
         (revision,) = _revisions(versions)
-        assert "industry_auth" not in revision  # neither a copy nor a drop of the version table
+        # Neither a copy of the package's tables nor a drop of its version table.
+        assert not any(f"'{name}'" in revision for name in package_tables(app))
         host_upgrade(directory=str(versions.parent))
         assert {"industry_auth_account", VERSION_TABLE, "host_user"} <= _tables(db)
         upgrade()
@@ -100,14 +115,30 @@ def test_host_filters_are_kept(host):
 
     def include_object(obj, name, type_, reflected, compare_to):
         asked.append(name)
-        return name != "host_user"
+        return name not in ("host_user", "industry_auth_account_extra")
 
     app.extensions["migrate"].configure_args["include_object"] = include_object
     with app.app_context():
         host_init(directory=str(versions.parent))
         host_migrate(directory=str(versions.parent), message="host")
-        assert _revisions(versions) == []  # the host's own filter left out its only table
+        assert _revisions(versions) == []  # the host's own filter left out its tables
         assert "host_user" in asked
+
+
+def test_a_version_table_without_its_tables_starts_over(host):
+    app, db, _, _ = host
+    with app.app_context():
+        upgrade()
+        db.drop_all()  # leaves the version table behind
+        upgrade()
+        assert "industry_auth_account" in _tables(db)
+
+
+def test_stamping_a_revision_that_does_not_exist_says_so(host):
+    app, _, _, _ = host
+    result = app.test_cli_runner().invoke(args=["industry-auth", "migrate", "--stamp", "nosuch"])
+    assert result.exit_code == 1
+    assert "nosuch" in result.output and "Traceback" not in result.output
 
 
 def test_tables_made_by_create_all_are_taken_over(host):

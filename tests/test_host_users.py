@@ -7,6 +7,8 @@ in which the host sets them up.
 
 from __future__ import annotations
 
+from urllib.parse import parse_qs, urlsplit
+
 import pytest
 from flask import Flask, jsonify, render_template_string, request, session
 from flask_babel import Babel
@@ -14,7 +16,7 @@ from flask_login import LoginManager, UserMixin, current_user, login_required, l
 from flask_login import logout_user as host_logout_user
 from flask_sqlalchemy import SQLAlchemy
 
-from flask_industry_auth import IndustryAuth, current_account
+from flask_industry_auth import IndustryAuth, account_required, current_account
 from tests.helpers import Portal, text_of
 from tests.hostapp import FAST_ARGON2
 
@@ -91,6 +93,11 @@ def _host(database_url, smtp_port, *, order: str, babel: bool = False, **config)
         if request.method == "POST":
             session["host_cart"] = "three forms"
         return f"cart: {session.get('host_cart')}"
+
+    @app.route("/paper")
+    @account_required
+    def paper():
+        return "paper filing"
 
     @app.route("/whoami")
     def whoami():
@@ -183,8 +190,9 @@ def test_forced_password_change_answers_json_to_host_json_routes(host, smtp):
     assert response.headers["Location"] == "/account/change-password"
 
 
-def test_a_host_can_share_its_current_user_with_applicants(database_url, smtp):
-    app, db = _host(database_url, smtp.port, order="host-first", INDUSTRY_AUTH_SHARE_LOGIN=True)
+@pytest.mark.parametrize("order", ["host-first", "loader-after", "package-first"])
+def test_a_host_can_share_its_current_user_with_applicants(order, database_url, smtp):
+    app, db = _host(database_url, smtp.port, order=order, INDUSTRY_AUTH_SHARE_LOGIN=True)
     try:
         portal = Portal(app, app.test_client(), smtp)
         details = portal.active_account()
@@ -194,8 +202,50 @@ def test_a_host_can_share_its_current_user_with_applicants(database_url, smtp):
         assert portal.client.get("/staff/home").status_code == 200
         portal.logout()
         assert portal.client.get("/whoami").get_json() == {"account": None, "user": None}
+        # The host's own logout_user() ends the shared login on the package's pages too.
+        portal.login(details["business_id"], details["account_id"], details["password"])
+        assert portal.client.get("/account/").status_code == 200
+        portal.client.post("/staff/logout")
+        assert portal.client.get("/whoami").get_json() == {"account": None, "user": None}
+        assert portal.client.get("/account/").status_code == 302
     finally:
         _drop(app, db)
+
+
+def test_a_flask_login_id_alone_is_nobody(host, smtp):
+    # A cookie holding only Flask-Login's id for an account (an older release's, say) has no
+    # login time: it must not pass the host's @login_required nor reach the package's pages.
+    portal = Portal(host, host.test_client(), smtp)
+    portal.active_account()
+    with portal.client.session_transaction() as session:
+        account_id = session["_industry_auth_account"]  # "ia:<pk>:<uniquifier>"
+    with portal.client.session_transaction() as session:
+        for key in [k for k in session if k.startswith("_industry_auth_")]:
+            del session[key]
+        session["_user_id"] = account_id  # a live id, only without the package's login
+    assert _no_server_errors(portal.client.get("/staff/home")).status_code == 302
+    assert portal.client.get("/whoami").get_json() == {"account": None, "user": None}
+    assert portal.client.get("/account/").status_code == 302
+
+
+def test_the_way_back_after_login_keeps_the_mount_point_and_the_encoding(host, smtp):
+    portal = Portal(host, host.test_client(), smtp)
+    response = portal.client.get("/paper?file=a%2Fb%3Fc", base_url="http://localhost/portal/")
+    assert response.status_code == 302
+    location = urlsplit(response.headers["Location"])
+    assert location.path == "/portal/account/login"
+    assert parse_qs(location.query)["next"] == ["/portal/paper?file=a%2Fb%3Fc"]
+
+
+def test_an_expired_applicant_leaves_the_staff_users_json_alone(host, smtp):
+    portal = Portal(host, host.test_client(), smtp)
+    portal.active_account()
+    portal.client.post("/staff/login", data={"name": "chen"})
+    with portal.client.session_transaction() as session:
+        session["_industry_auth_seen_at"] -= 3600  # idle for an hour
+    response = portal.client.get("/api/me", headers={"Accept": "application/json"})
+    assert response.status_code == 200 and response.get_json() == {"user": "staff-chen"}
+    assert portal.client.get("/whoami").get_json() == {"account": None, "user": "staff-chen"}
 
 
 def test_package_pages_speak_the_applicants_language_when_the_host_owns_babel(database_url, smtp):
