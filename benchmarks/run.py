@@ -21,7 +21,6 @@ import sys
 import tempfile
 import time
 import urllib.parse
-import urllib.request
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -29,7 +28,7 @@ import sqlalchemy as sa
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.test_concurrency import Browser, _free_port  # noqa: E402
+from flask_industry_auth.testkit import Browser, free_port  # noqa: E402
 
 APPS = ("ours", "fst", "bare")
 ARGON2 = {"argon2-cffi defaults": ("3", "65536", "4"), "ASVS floor": ("2", "19456", "1")}
@@ -77,7 +76,7 @@ class Server:
     def __init__(
         self, app: str, database: str, argon2: tuple[str, str, str], accounts: int
     ) -> None:
-        self.app, self.port = app, _free_port()
+        self.app, self.port = app, free_port()
         self.env = {
             **os.environ,
             "BENCH_DATABASE": database,
@@ -154,28 +153,16 @@ def prepared(server: Server, method: str, path: str, form: dict | None) -> tuple
     page = browser.get(login[1])[1]
     token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page)
     if path in ("/account/profile", "/profile"):
-        data = {**login[2], "csrf_token": token.group(1) if token else ""}
-        browser._open(
-            urllib.request.Request(  # noqa: S310 (our own 127.0.0.1)
-                server.base + login[1], data=urllib.parse.urlencode(data).encode()
-            )
-        )
+        browser.submit(login[1], {**login[2], "csrf_token": token.group(1) if token else ""})
     if method == "GET":
         # Replay the cookie a browser would hold after one visit: the first visit's cookie
         # gets rewritten once more by Flask-Login (``_fresh``), in every app alike.
         browser.get(path)
-    cookie = _cookies(browser)
+    cookie = browser.cookie_header()
     body = ""
     if form is not None:
         body = urllib.parse.urlencode({**form, "csrf_token": token.group(1) if token else ""})
     return cookie, body
-
-
-def _cookies(browser) -> str:
-    for handler in browser.opener.handlers:
-        if hasattr(handler, "cookiejar"):
-            return "; ".join(f"{c.name}={c.value}" for c in handler.cookiejar)
-    return ""
 
 
 def run_wrk(server: Server, method: str, path: str, form, seconds: float) -> dict:

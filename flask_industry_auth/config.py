@@ -565,8 +565,6 @@ SETTINGS: tuple[Setting, ...] = (
 
 #: Every setting's default; ``configure`` copies these into ``app.config`` with setdefault.
 DEFAULTS: dict[str, object] = {setting.name: setting.default for setting in SETTINGS}
-#: Every ``INDUSTRY_AUTH_*`` key the package knows.
-CONFIG_KEYS = tuple(DEFAULTS)
 
 
 # -- configure ----------------------------------------------------------------------------------
@@ -614,7 +612,7 @@ def _testing(app: Flask) -> bool:
 
 
 def _refuse_unknown_keys(config) -> None:
-    known = [name.removeprefix(_PREFIX) for name in CONFIG_KEYS]
+    known = [name.removeprefix(_PREFIX) for name in DEFAULTS]
     problems = []
     ours = {key for key in config if isinstance(key, str) and key.startswith(_PREFIX)}
     for key in sorted(ours - set(DEFAULTS)):

@@ -20,7 +20,6 @@ from sqlalchemy.orm import Mapped, mapped_column
 NON_CERTIFICATE = "non_certificate"
 BUSINESS_CERTIFICATE = "business_certificate"
 CITIZEN_CERTIFICATE = "citizen_certificate"
-ACCOUNT_TYPES = (NON_CERTIFICATE, BUSINESS_CERTIFICATE, CITIZEN_CERTIFICATE)
 CERTIFICATE_TYPES = frozenset({BUSINESS_CERTIFICATE, CITIZEN_CERTIFICATE})
 
 #: Session key naming how the current session logged in ("password" or "certificate").

@@ -4,6 +4,7 @@
 certificates carrying the Taiwan identity attributes, all with ``cryptography``; it signs
 challenges as the HiPKI local service does (CMS SignedData, PKCS#7) with ``asn1crypto``, and
 issues CRLs and OCSP responses. The package verifies these in exactly its production code path.
+Driving the pages as an applicant (forms, mails, worker processes) is :mod:`.testkit`.
 """
 
 from __future__ import annotations

@@ -14,9 +14,7 @@ import argparse
 import collections
 import os
 import random
-import re
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -26,16 +24,17 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+import soak_host  # noqa: E402 (beside this file)
+
 from examples.portal.mailsink import MailSink  # noqa: E402
-from tests.test_concurrency import Browser  # noqa: E402
+from flask_industry_auth.testkit import (  # noqa: E402
+    Browser,
+    activation_link,
+    free_port,
+    start_mail_worker,
+)
 
 UBNS = ["04595257", "22099131", "10458575", "12345670", "62140097", "00000074", "04595252"]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Soak:
@@ -43,12 +42,7 @@ class Soak:
         self.database, self.seconds = database, seconds
         self.sink = MailSink()
         self.sink.start()
-        self.env = {
-            **os.environ,
-            "INDUSTRY_AUTH_TEST_DATABASE_URL": database,
-            "TEST_SMTP_PORT": str(self.sink.port),
-            "PYTHONPATH": str(ROOT),
-        }
+        self.env = {**os.environ, "PYTHONPATH": str(ROOT)}
         self.stats = collections.Counter()
         self.lock = threading.Lock()
         self.bases = []
@@ -57,7 +51,7 @@ class Soak:
             port = free_port()
             self.processes.append(
                 subprocess.Popen(
-                    [sys.executable, str(ROOT / "tests" / "race_host.py"), database, str(port)],
+                    [sys.executable, soak_host.__file__, database, str(port)],
                     env=self.env,
                     stdout=subprocess.DEVNULL,
                     stderr=subprocess.DEVNULL,
@@ -66,24 +60,9 @@ class Soak:
             self.bases.append(f"http://127.0.0.1:{port}")
         self.workers = [self.start_worker() for _ in range(workers)]
 
-    def start_worker(self):
-        return subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "flask",
-                "--app",
-                "tests.worker_app",
-                "industry-auth",
-                "deliver-mail",
-                "--watch",
-                "--interval",
-                "0.5",
-            ],
-            cwd=ROOT,
-            env=self.env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
+    def start_worker(self) -> subprocess.Popen:
+        return start_mail_worker(
+            soak_host.WORKER_APP, self.database, self.sink.port, root=ROOT, interval=0.5
         )
 
     def count(self, key: str, n: int = 1) -> None:
@@ -127,10 +106,8 @@ class Soak:
         while time.monotonic() < deadline + 20:
             mails = [m for m in list(self.sink.mails) if "/activate/" in m.text]
             for mail in mails[done:]:
-                link = re.search(r"https?://\S+(/account/activate/\S+)", mail.text).group(1)
                 browser = Browser(random.choice(self.bases))
-                browser.get(link)
-                status, _, _ = browser.post("/account/activate/confirm", {})
+                status, _, _ = browser.activate(activation_link(mail))
                 self.count(f"status {status}")
                 self.count("activations" if status == 302 else "activation_refused")
             done = len(mails)
@@ -151,7 +128,8 @@ class Soak:
             self.count("worker restarts")
 
     # -- run and check ----------------------------------------------------------------------
-    def run(self, users: int) -> int:
+    def run(self, app, users: int) -> int:
+        """Drive the apps for the time given, then :meth:`check` on ``app`` (the database's)."""
         self.wait_for_apps()
         deadline = time.monotonic() + self.seconds
         threads = [
@@ -165,7 +143,7 @@ class Soak:
             thread.start()
         for thread in threads:
             thread.join()
-        return self.check()
+        return self.check(app)
 
     def wait_for_apps(self) -> None:
         import urllib.request
@@ -178,11 +156,10 @@ class Soak:
                 except OSError:
                     time.sleep(0.2)
 
-    def check(self) -> int:
+    def check(self, app) -> int:
         from flask_industry_auth.mail import deliver_due
-        from tests.hostapp import auth, db
-        from tests.worker_app import app
 
+        auth, db = soak_host.auth, soak_host.db
         with app.app_context():
             # Drain what waits out a back-off, as an operator would.
             while deliver_due(include_deferred=True)["sent"]:
@@ -232,11 +209,8 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--users", type=int, default=4)
     args = parser.parse_args()
-    os.environ["INDUSTRY_AUTH_TEST_DATABASE_URL"] = args.database
-    os.environ["TEST_SMTP_PORT"] = "0"
-    from tests.hostapp import db
-    from tests.worker_app import app
-
+    db = soak_host.db
+    app = soak_host.make_app(args.database, 0)
     with app.app_context():  # a clean schema for the run
         db.drop_all()
         db.create_all()
@@ -244,7 +218,7 @@ def main() -> int:
     app.config["MAIL_PORT"] = soak.sink.port
     app.extensions["mail"].port = soak.sink.port
     try:
-        return soak.run(args.users)
+        return soak.run(app, args.users)
     finally:
         soak.stop()
         with app.app_context():

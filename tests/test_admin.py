@@ -7,10 +7,9 @@ import re
 import pytest
 
 from flask_industry_auth.admin import AccountAdmin
+from flask_industry_auth.testkit import csrf_token
 from tests.helpers import OWN_PASSWORD, VALID, text_of
 from tests.hostapp import auth, db
-
-_CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
 @pytest.fixture
@@ -26,7 +25,7 @@ def admin_app(app, staff):
 
 
 def _csrf(client, url):
-    return _CSRF.search(client.get(url).get_data(as_text=True)).group(1)
+    return csrf_token(client.get(url).get_data(as_text=True))
 
 
 def _act(client, account_id, event, **form):

@@ -6,20 +6,16 @@ send the same request to both.
 
 from __future__ import annotations
 
-import http.cookiejar
-import re
-import socket
 import subprocess
 import sys
 import threading
 import time
-import urllib.error
-import urllib.parse
 import urllib.request
 from pathlib import Path
 
 import pytest
 
+from flask_industry_auth.testkit import Browser, free_port
 from tests.conftest import TEST_DATABASE_URL
 from tests.helpers import OWN_PASSWORD, VALID, temporary_password
 from tests.hostapp import auth, db
@@ -31,49 +27,11 @@ pytestmark = pytest.mark.skipif(
 )
 
 
-class Browser:
-    """A cookie-keeping HTTP client for one server."""
-
-    def __init__(self, base: str) -> None:
-        self.base = base
-        self.opener = urllib.request.build_opener(
-            urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()),
-            _NoRedirect(),
-        )
-
-    def get(self, path: str) -> tuple[int, str, str]:
-        return self._open(urllib.request.Request(self.base + path))  # noqa: S310
-
-    def post(self, path: str, data: dict) -> tuple[int, str, str]:
-        _, page, _ = self.get("/account/login")
-        token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
-        body = urllib.parse.urlencode({"csrf_token": token, **data}).encode()
-        return self._open(urllib.request.Request(self.base + path, data=body))  # noqa: S310
-
-    def _open(self, request) -> tuple[int, str, str]:
-        try:
-            with self.opener.open(request, timeout=30) as response:
-                return response.status, response.read().decode(), ""
-        except urllib.error.HTTPError as error:
-            return error.code, error.read().decode(), error.headers.get("Location", "")
-
-
-class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    def redirect_request(self, *args, **kwargs):
-        return None
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
 def servers(app, tmp_path):
     processes, bases, logs = [], [], []
     for n in range(2):
-        port = _free_port()
+        port = free_port()
         log = (tmp_path / f"server{n}.log").open("wb")
         logs.append(log)
         processes.append(
@@ -142,13 +100,9 @@ def test_the_same_application_at_once_creates_one_account(servers, portal):
 
 def test_one_activation_link_used_twice_at_once_activates_once(servers, portal, app):
     details = portal.apply_and_read_mail()
-    path = urllib.parse.urlsplit(details["link"]).path
-
-    def activate(browser):
-        browser.get(path)  # the token moves into this browser's session
-        return browser.post("/account/activate/confirm", {})
-
-    statuses = sorted(status for status, _, _ in race(2, servers, activate))
+    statuses = sorted(
+        status for status, _, _ in race(2, servers, lambda b: b.activate(details["link"]))
+    )
     assert statuses == [302, 410]
     assert _audit(app, "activate") == 1
     assert portal.account(details["account_id"]).state == "activated"

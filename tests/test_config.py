@@ -8,8 +8,8 @@ from flask import Flask
 from flask_sqlalchemy import SQLAlchemy
 
 from flask_industry_auth import IndustryAuth
-from flask_industry_auth.config import CONFIG_KEYS, DEFAULTS, SETTINGS, ConfigError
-from tests.hostapp import FAST_ARGON2
+from flask_industry_auth.config import DEFAULTS, SETTINGS, ConfigError
+from flask_industry_auth.testkit import FAST_ARGON2
 
 #: Real CA certificates (the demo's test hierarchy), as a folder and as PEM bytes.
 DEMO_PKI = Path(__file__).resolve().parent.parent / "examples" / "portal" / "demo-pki"
@@ -159,7 +159,7 @@ BAD = [
 
 
 def test_every_key_has_bad_values():
-    assert {key for key, _ in BAD} == set(CONFIG_KEYS)
+    assert {key for key, _ in BAD} == set(DEFAULTS)
 
 
 @pytest.mark.parametrize(("key", "value"), BAD, ids=[f"{k[14:]}={v!r}" for k, v in BAD])
@@ -318,13 +318,13 @@ def test_a_switched_off_rate_limit_is_off_and_the_others_stay():
 def test_the_defaults_pass_outside_testing():
     # SERVER_NAME stands in for the one setting without a usable default.
     app = build(testing=False, INDUSTRY_AUTH_EXTERNAL_URL=None, SERVER_NAME="portal.example")
-    assert {key: app.config[key] for key in CONFIG_KEYS} == DEFAULTS
+    assert {key: app.config[key] for key in DEFAULTS} == DEFAULTS
     # Each app gets its own list, so one app cannot change another's locales.
     assert app.config["INDUSTRY_AUTH_LOCALES"] is not DEFAULTS["INDUSTRY_AUTH_LOCALES"]
 
 
 def test_every_setting_is_documented():
-    assert [setting.name for setting in SETTINGS] == list(CONFIG_KEYS)
+    assert [setting.name for setting in SETTINGS] == list(DEFAULTS)  # no name twice
     assert all(setting.doc.strip() for setting in SETTINGS)
 
 

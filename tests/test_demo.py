@@ -2,7 +2,6 @@
 
 import os
 import re
-import socket
 import subprocess
 import sys
 import time
@@ -14,7 +13,8 @@ import pytest
 
 from examples.portal import create_app
 from flask_industry_auth.mail import wait_for_delivery
-from tests.helpers import _CSRF, OWN_PASSWORD, VALID, text_of
+from flask_industry_auth.testkit import csrf_token, free_port
+from tests.helpers import OWN_PASSWORD, VALID, text_of
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -37,9 +37,7 @@ def demo(tmp_path, smtp):
 
 
 def _post(client, path, data):
-    token = _CSRF.search(
-        client.get("/account/login", follow_redirects=True).get_data(as_text=True)
-    ).group(1)
+    token = csrf_token(client.get("/account/login", follow_redirects=True).get_data(as_text=True))
     return client.post(path, data={"csrf_token": token, **data})
 
 
@@ -80,9 +78,7 @@ def test_apply_read_mail_activate_log_in(demo, smtp):
 
 
 def test_make_demo_command_serves_the_portal(tmp_path):
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     log = tmp_path / "demo.log"
     with log.open("wb") as out:
         process = subprocess.Popen(
@@ -121,9 +117,7 @@ def _wait_for_page(process, log, url: str) -> str:
 
 
 def _dev_sign(client, purpose: str, card: str) -> str:
-    token = _CSRF.search(
-        client.get("/account/login", follow_redirects=True).get_data(as_text=True)
-    ).group(1)
+    token = csrf_token(client.get("/account/login", follow_redirects=True).get_data(as_text=True))
     challenge = client.post(
         "/account/certificate/challenge", data={"csrf_token": token, "purpose": purpose}
     ).get_json()["challenge"]

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from flask_industry_auth import IndustryAuth
 from flask_industry_auth.migrate import VERSION_TABLE, MigrationError, package_tables, upgrade
-from tests.hostapp import FAST_ARGON2
+from flask_industry_auth.testkit import FAST_ARGON2
 
 # Flask-Migrate's generated env.py tries Flask-SQLAlchemy 2's get_engine() first; not ours.
 pytestmark = pytest.mark.filterwarnings("ignore:'get_engine' is deprecated:DeprecationWarning")

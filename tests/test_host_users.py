@@ -17,8 +17,8 @@ from flask_login import logout_user as host_logout_user
 from flask_sqlalchemy import SQLAlchemy
 
 from flask_industry_auth import IndustryAuth, account_required, current_account
+from flask_industry_auth.testkit import FAST_ARGON2
 from tests.helpers import Portal, text_of
-from tests.hostapp import FAST_ARGON2
 
 
 class Staff(UserMixin):

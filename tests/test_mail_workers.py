@@ -1,14 +1,12 @@
 """Several mail workers on one PostgreSQL database: every mail sent once, none lost."""
 
-import os
 import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
+from flask_industry_auth.testkit import start_mail_worker
 from tests.conftest import TEST_DATABASE_URL
 from tests.hostapp import auth, db
 
@@ -48,31 +46,10 @@ def _queue(app, count: int) -> None:
 
 
 def _workers(n: int, smtp_port: int, tmp_path):
-    env = {
-        **os.environ,
-        "INDUSTRY_AUTH_TEST_DATABASE_URL": TEST_DATABASE_URL,
-        "TEST_SMTP_PORT": str(smtp_port),
-        "PYTHONPATH": str(ROOT),
-    }
     logs = [(tmp_path / f"worker{i}.log").open("wb") for i in range(n)]
     processes = [
-        subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "flask",
-                "--app",
-                "tests.worker_app",
-                "industry-auth",
-                "deliver-mail",
-                "--watch",
-                "--interval",
-                "0.2",
-            ],
-            cwd=ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
+        start_mail_worker(
+            "tests.worker_app", TEST_DATABASE_URL, smtp_port, root=ROOT, interval=0.2, output=log
         )
         for log in logs
     ]

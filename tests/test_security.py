@@ -8,8 +8,9 @@ import pytest
 from argon2 import PasswordHasher
 
 from flask_industry_auth.passwords import Hasher
+from flask_industry_auth.testkit import FAST_ARGON2
 from tests.helpers import OWN_PASSWORD, VALID, Portal, text_of
-from tests.hostapp import FAST_ARGON2, make_app
+from tests.hostapp import make_app
 
 # -- sessions ------------------------------------------------------------------------------
 

@@ -5,12 +5,13 @@ from __future__ import annotations
 import asyncio
 import email
 import email.policy
-import socket
 import threading
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from aiosmtpd.controller import Controller
+
+from flask_industry_auth.testkit import free_port
 
 
 @dataclass
@@ -55,7 +56,7 @@ class MailSink:
     """Start with :meth:`start`; ``mails`` lists what arrived, oldest first."""
 
     def __init__(self, port: int | None = None) -> None:
-        self.port = port or _free_port()
+        self.port = port or free_port()
         self.mails: list[ReceivedMail] = []
         #: An SMTP reply such as "451 try again later" to refuse every mail with (tests).
         self.refuse_with: str | None = None
@@ -73,9 +74,3 @@ class MailSink:
 
     def stop(self) -> None:
         self._controller.stop()
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]

@@ -14,8 +14,6 @@ OID_SUBJECT_DIRECTORY_ATTRIBUTES = "2.5.29.9"
 OID_UBN = "2.16.886.1.100.2.101"
 #: Last four digits of the holder's national ID (MOICA 自然人憑證).
 OID_ID_LAST4 = "2.16.886.1.100.2.51"
-#: Primary card (正卡) or attached card (附卡) (MOEACA).
-OID_CARD_KIND = "2.16.886.1.100.2.2"
 
 BUSINESS = "business"
 CITIZEN = "citizen"

@@ -46,7 +46,7 @@ def _fetch(
         raise CertificateRefused("revocation_unknown", f"{url}: {exc}") from None
 
 
-def _uris(cert: x509.Certificate, extension_class, *, ocsp_only: bool = False) -> list[str]:
+def _uris(cert: x509.Certificate, extension_class) -> list[str]:
     try:
         value = cert.extensions.get_extension_for_class(extension_class).value
     except x509.ExtensionNotFound:
@@ -83,8 +83,6 @@ class CRLChecker:
         self.fetch = fetch
         self._cache: dict[str, tuple[x509.CertificateRevocationList, datetime]] = {}
         self._lock = threading.Lock()
-        #: Downloads made, for operators and tests.
-        self.downloads = 0
 
     def check(self, cert: x509.Certificate, issuer: x509.Certificate) -> None:
         url = self.urls.get(issuer.subject.rfc4514_string()) or next(
@@ -109,7 +107,6 @@ class CRLChecker:
                     data = self.fetch(url, self.timeout)
                 except OSError as exc:
                     raise CertificateRefused("revocation_unknown", f"{url}: {exc}") from None
-            self.downloads += 1
             try:
                 crl = (
                     x509.load_pem_x509_crl(data)

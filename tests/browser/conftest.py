@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import socket
 import threading
 import time
 from pathlib import Path
@@ -20,6 +19,7 @@ from werkzeug.serving import make_server
 
 from examples.portal import create_app
 from examples.portal.mailsink import MailSink
+from flask_industry_auth.testkit import free_port
 
 CHROMIUM = os.environ.get("INDUSTRY_AUTH_CHROMIUM", "/usr/bin/chromium")
 ROOT = Path(__file__).resolve().parents[2]
@@ -57,19 +57,13 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.skip(reason=f"no Chromium browser here: {reason}"))
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 class LivePortal:
     """The demo portal on 127.0.0.1, with its mail sink."""
 
     def __init__(self, tmp: Path) -> None:
         self.sink = MailSink()
         self.sink.start()
-        port = _free_port()
+        port = free_port()
         self.url = f"http://127.0.0.1:{port}"
         self.app = create_app(
             port=port,

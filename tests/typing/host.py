@@ -26,7 +26,6 @@ from flask_industry_auth import (
     current_account,
     downgrade_tables,
     electronic_filing_required,
-    get_state,
     upgrade_tables,
 )
 from flask_industry_auth.migrate import upgrade
@@ -116,7 +115,7 @@ def create_app(database_url: str = "sqlite:///portal.sqlite") -> Flask:
         if not is_staff():
             abort(403)
         found: AccountMixin | None = db.session.scalar(
-            db.select(get_state().account_model).filter_by(account_id=account_id)
+            db.select(auth.account_model).filter_by(account_id=account_id)
         )
         if found is None:
             abort(404)
