@@ -48,8 +48,8 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 
 catalogs: $(STAMP)  ## Re-extract and compile the translation catalogs
-	$(BIN)/pybabel extract -F babel.cfg -k _l -k _ -k lazy_gettext -o flask_industry_auth/translations/industry_auth.pot .
-	$(BIN)/pybabel update -D industry_auth -i flask_industry_auth/translations/industry_auth.pot -d flask_industry_auth/translations
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k _ -k lazy_gettext -k N_ -k applicant_gettext --no-location --sort-output -w 100 -o flask_industry_auth/translations/industry_auth.pot .
+	$(BIN)/pybabel update -w 100 -D industry_auth -i flask_industry_auth/translations/industry_auth.pot -d flask_industry_auth/translations
 	$(BIN)/pybabel compile -D industry_auth -d flask_industry_auth/translations
 
 clean:

@@ -10,6 +10,7 @@ See the README for configuration, templates, the lifecycle and migrations.
 
 from __future__ import annotations
 
+from . import signals
 from .adapter import AccountAdapter
 from .admin import AccountAdmin
 from .config import ConfigError
@@ -66,6 +67,7 @@ __all__ = [
     "downgrade_tables",
     "electronic_filing_required",
     "get_state",
+    "signals",
     "upgrade_tables",
 ]
 

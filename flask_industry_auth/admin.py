@@ -33,8 +33,7 @@ from wtforms import ValidationError
 from .extension import EXTENSION_KEY, get_state
 from .flows import find_account, operations
 from .i18n import gettext as _
-from .i18n import lazy_gettext as _l
-from .i18n import speak_applicant_locale
+from .i18n import speak_applicant_locale, text_of
 from .lifecycle import IllegalTransition
 from .rendering import template_context
 from .resources import resource_dir
@@ -42,26 +41,6 @@ from .templating import PackagedTemplateLoader
 from .views import _error, _security_headers
 
 ADMIN_KEY = "industry_auth_admin"
-
-#: Labels of the package's states and events; a host's own show their names.
-STATE_LABELS = {
-    "requested": _l("Awaiting activation"),
-    "activated": _l("Active"),
-    "locked": _l("Locked"),
-    "reset": _l("Temporary password mailed"),
-    "disabled": _l("Disabled (停用)"),
-    "pending_approval": _l("Awaiting approval"),
-    "rejected": _l("Rejected"),
-}
-EVENT_LABELS = {
-    "lock": _l("Lock"),
-    "unlock": _l("Unlock"),
-    "disable": _l("Disable (停用)"),
-    "enable": _l("Enable (啟用)"),
-    "approve": _l("Approve the application"),
-    "reject": _l("Reject the application"),
-    "delete": _l("Delete (刪除)"),
-}
 
 
 class AccountAdmin:
@@ -127,11 +106,11 @@ def _labels() -> dict:
 
 
 def _state_label(state: str) -> str:
-    return str(STATE_LABELS.get(state, state))
+    return text_of(get_state().lifecycle.state_label(state))
 
 
 def _event_label(event: str) -> str:
-    return str(EVENT_LABELS.get(event, event))
+    return text_of(get_state().lifecycle.event_label(event))
 
 
 @blueprint.before_request
@@ -184,7 +163,11 @@ def account(account_id: str):
         account=found,
         events=[e for e in lifecycle.operator_events(found.state) if e != "delete"],
         can_delete="delete" in lifecycle.operator_events(found.state),
-        reason_required=operations.REASON_REQUIRED,
+        reason_required={
+            e
+            for e in lifecycle.operator_events(found.state)
+            if lifecycle.requires_reason(e, found.state)
+        },
         history=list(operations.audit_trail(account_id=found.account_id, limit=100)),
     )
 

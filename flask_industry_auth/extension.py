@@ -35,7 +35,6 @@ LOGIN_ID_PREFIX = "ia:"
 class IndustryAuthState:
     """Per-app state, kept in ``app.extensions["industry_auth"]``."""
 
-    extension: IndustryAuth
     db: Any
     models: Any
     adapter: AccountAdapter
@@ -57,10 +56,6 @@ class IndustryAuthState:
 
             self._anchors = load_anchors(current_app.config["INDUSTRY_AUTH_CERT_TRUST_ANCHORS"])
         return self._anchors
-
-    @property
-    def account_model(self) -> type[AccountMixin]:
-        return self.models.Account
 
 
 def get_state(app: Flask | None = None) -> IndustryAuthState:
@@ -126,7 +121,6 @@ class IndustryAuth:
         else:
             revocation = self._revocation_factory()
         app.extensions[EXTENSION_KEY] = IndustryAuthState(
-            extension=self,
             db=self.db,
             models=self.models,
             adapter=self.adapter,
@@ -166,6 +160,8 @@ class IndustryAuth:
         from .migrate import exclude_from_host_migrations
 
         exclude_from_host_migrations(app)
+        # Signals of a transaction the host committed itself go out when the context ends.
+        app.teardown_appcontext(_send_committed_signals)
 
     def get_lifecycle(self, app: Flask | None = None) -> Lifecycle:
         """The lifecycle of ``app`` (default: the current app), for hosts to extend."""
@@ -185,6 +181,14 @@ class IndustryAuth:
         from .sessions import guard_user_loader
 
         guard_user_loader(manager)
+
+
+def _send_committed_signals(_error: BaseException | None = None) -> None:
+    from .signals import send_committed
+
+    scoped = get_state().db.session
+    if scoped.registry.has():  # no session this context: nothing can be waiting
+        send_committed(scoped())
 
 
 def _secure_cookies(app: Flask) -> None:
@@ -217,4 +221,7 @@ def _lifecycle(factory: Callable[[], Lifecycle], config) -> Lifecycle:
     lifecycle = factory()
     if config["INDUSTRY_AUTH_REQUIRE_APPROVAL"]:
         add_approval(lifecycle)
+    from .flows.behaviour import connect
+
+    connect(lifecycle)  # its mail, after-commit callbacks and signals go through this app
     return lifecycle

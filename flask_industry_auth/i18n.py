@@ -88,6 +88,21 @@ def select_locale() -> str:
     return locales[0]
 
 
+def text_of(label: object) -> str:
+    """A label or message of the lifecycle in the current language: a message id of the
+    catalogs (the package's, else the host's), a lazy string of the host's own catalogs, or a
+    dict by locale (``{"zh_Hant_TW": "審查中", "en": "Under review"}``)."""
+    if isinstance(label, str):
+        return gettext(label)
+    if isinstance(label, dict):
+        locale = current_locale()
+        for key in (locale, locale.split("_")[0]):
+            if key in label:
+                return str(label[key])
+        return str(next(iter(label.values()), ""))
+    return str(label)
+
+
 def applicant_gettext(string: str, **variables) -> str:
     """:func:`gettext` in the applicant's language, for a message made where the package's
     locale is not in force (a host page's request that flashes for the package's login)."""

@@ -20,19 +20,36 @@ every state, host-added ones included (``delete``).
 ``INDUSTRY_AUTH_REQUIRE_APPROVAL`` adds a review step with :func:`add_approval`, the same way a
 host adds its own states.
 
+Each transition is complete data: whether staff may take it, whether it needs a reason, the
+mail the applicant gets, its label, what it does in the transaction (``effects``) and what runs
+after the commit (``after_commit``). Each state says whether it may log in, its label and the
+message shown to someone who gave the right password for an account in it. The package's own
+behaviour is declared the same way, so an event has one path to its effects whoever fires it
+(a flow, the CLI, the admin pages, host code). Entering a state that may not log in ends the
+account's sessions.
+
 The lifecycle never commits: :meth:`Lifecycle.fire` changes the account and adds an audit row
-to the session; the calling flow commits both together.
+(and any mail) to the session; the caller commits them together. This module imports nothing
+of Flask: the package connects mail and after-commit callbacks with :meth:`Lifecycle.bind`.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+import secrets
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any
 
 from transitions import Machine, MachineError
 
 if TYPE_CHECKING:
     from .models import AccountMixin
+
+
+def N_(message: str) -> str:  # the gettext convention for "translated later"
+    """Mark ``message`` for the catalogs; it is translated where it is shown."""
+    return message
+
 
 REQUESTED = "requested"
 ACTIVATED = "activated"
@@ -47,6 +64,22 @@ ANY = "*"
 
 
 @dataclass(frozen=True)
+class Change:
+    """One transition as it happened: what effects, mail and after-commit callbacks get."""
+
+    account: Any
+    event: str
+    from_state: str
+    to_state: str
+    actor: str | None = None
+    reason: str | None = None
+
+
+#: What runs for a transition: in the transaction (``effects``) or after the commit.
+Callback = Callable[[Change], None]
+
+
+@dataclass(frozen=True)
 class StateSpec:
     """A state and what it allows."""
 
@@ -54,6 +87,13 @@ class StateSpec:
     #: Whether an account in this state may log in with the right credentials.
     can_log_in: bool = False
     description: str = ""
+    #: The state's name for staff: a catalog message id (``N_("…")``, translated when shown),
+    #: a lazy string of the host's own catalogs, or a dict by locale (``{"zh_Hant_TW": …,
+    #: "en": …}``); ``None`` shows ``name``.
+    label: Any = None
+    #: What someone who gave the right password for an account in this state is told (only
+    #: then: to anyone else the login fails like any other); ``None``: the generic message.
+    login_message: Any = None
 
 
 @dataclass(frozen=True)
@@ -66,33 +106,115 @@ class TransitionSpec:
     description: str = ""
     #: Whether agency staff may take it (CLI, admin blueprint).
     operator: bool = True
+    #: Whether it needs a reason (kept in the audit trail, and given to its mail).
+    requires_reason: bool = False
+    #: The mail the applicant gets (``industry_auth/email/<mail>_*``), with ``reason`` and
+    #: ``event`` in its context.
+    mail: str | None = None
+    #: The event's name for staff (see :attr:`StateSpec.label`).
+    label: Any = None
+    #: Run in the transaction, after the state changed (change the account, queue rows).
+    effects: tuple[Callback, ...] = ()
+    #: Run once after the commit (send, notify, write elsewhere); never after a rollback.
+    after_commit: tuple[Callback, ...] = ()
 
     def leaves(self, state: str) -> bool:
         """Whether this transition may start from ``state``."""
         return state in self.sources or (ANY in self.sources and state != self.dest)
 
 
+class ReasonRequired(ValueError):
+    """The event needs a reason and none was given. Nothing was changed."""
+
+
+def end_sessions(account: Any) -> None:
+    """End every session of ``account``: its session id embeds this value."""
+    account.session_uniquifier = secrets.token_hex(16)
+
+
+def _clear_lock(change: Change) -> None:
+    change.account.failed_logins = 0
+    change.account.locked_until = None
+
+
+def _withdraw_temporary_password(change: Change) -> None:
+    change.account.temp_password_hash = change.account.temp_password_expires_at = None
+
+
+def _lock_until_unlocked(change: Change) -> None:
+    # Until unlocked (the failed-login flow then sets when the lock ends by itself).
+    change.account.locked_until = None
+
+
 #: The package's states. ``locked`` accounts log in again once the lock expires (the
 #: authentication flow fires ``unlock`` first) or with an emailed temporary password.
 STATES: tuple[StateSpec, ...] = (
-    StateSpec(REQUESTED, False, "applied for; waiting for activation"),
-    StateSpec(ACTIVATED, True, "active"),
-    StateSpec(LOCKED, False, "locked after too many failed logins, or by an operator"),
-    StateSpec(RESET, True, "a temporary password has been mailed; the old one still works"),
-    StateSpec(DISABLED, False, "disabled by an operator or after a long time without login"),
+    StateSpec(REQUESTED, False, "applied for; waiting for activation", N_("Awaiting activation")),
+    StateSpec(ACTIVATED, True, "active", N_("Active")),
+    StateSpec(
+        LOCKED, False, "locked after too many failed logins, or by an operator", N_("Locked")
+    ),
+    StateSpec(
+        RESET,
+        True,
+        "a temporary password has been mailed; the old one still works",
+        N_("Temporary password mailed"),
+    ),
+    StateSpec(
+        DISABLED,
+        False,
+        "disabled by an operator or after a long time without login",
+        N_("Disabled (停用)"),
+    ),
     StateSpec(DELETED, False, "deleted: personal data removed, audit trail pseudonymised"),
 )
 
 TRANSITIONS: tuple[TransitionSpec, ...] = (
     TransitionSpec("activate", (REQUESTED,), ACTIVATED, "activation link confirmed", False),
-    TransitionSpec("lock", (ACTIVATED, RESET), LOCKED, "too many failed logins, or an operator"),
-    TransitionSpec("unlock", (LOCKED,), ACTIVATED, "lock expired or operator unlock"),
+    TransitionSpec(
+        "lock",
+        (ACTIVATED, RESET),
+        LOCKED,
+        "too many failed logins, or an operator",
+        label=N_("Lock"),
+        effects=(_lock_until_unlocked,),
+    ),
+    TransitionSpec(
+        "unlock",
+        (LOCKED,),
+        ACTIVATED,
+        "lock expired or operator unlock",
+        label=N_("Unlock"),
+        effects=(_clear_lock,),
+    ),
     TransitionSpec("request_reset", (ACTIVATED, RESET), RESET, "temporary password mailed", False),
     TransitionSpec("complete_reset", (RESET, LOCKED), ACTIVATED, "temporary password used", False),
-    TransitionSpec("cancel_reset", (RESET,), ACTIVATED, "logged in with the old password", False),
-    TransitionSpec("disable", (ACTIVATED, LOCKED, RESET), DISABLED, "停用: no more logins"),
-    TransitionSpec("enable", (DISABLED,), ACTIVATED, "啟用 again"),
-    TransitionSpec("delete", (ANY,), DELETED, "刪除: personal data removed"),
+    TransitionSpec(
+        "cancel_reset",
+        (RESET,),
+        ACTIVATED,
+        "logged in with the old password",
+        False,
+        effects=(_withdraw_temporary_password,),
+    ),
+    TransitionSpec(
+        "disable",
+        (ACTIVATED, LOCKED, RESET),
+        DISABLED,
+        "停用: no more logins",
+        label=N_("Disable (停用)"),
+    ),
+    TransitionSpec(
+        "enable",
+        (DISABLED,),
+        ACTIVATED,
+        "啟用 again",
+        label=N_("Enable (啟用)"),
+        effects=(_clear_lock,),
+    ),
+    TransitionSpec(
+        "delete", (ANY,), DELETED, "刪除: personal data removed", label=N_("Delete (刪除)")
+    ),
 )
 
 
@@ -123,31 +245,56 @@ class Lifecycle:
             auto_transitions=False,
             model_attribute="state",
         )
+        #: The package's ports (see :meth:`bind`): queue a mail, run after the commit.
+        self._mailer: Callable[[Change, str], None] | None = None
+        self._on_commit: Callable[[Change, tuple[Callback, ...]], None] | None = None
         specs_states, specs_transitions = list(self.states.values()), list(self.transitions)
         self.states, self.transitions = {}, []
         for state in specs_states:
-            self.add_state(state.name, can_log_in=state.can_log_in, description=state.description)
+            self._add_state_spec(state)
         for t in specs_transitions:
-            self.add_transition(
-                t.trigger, list(t.sources), t.dest, description=t.description, operator=t.operator
-            )
+            self._add_transition_spec(t)
 
     @classmethod
     def default(cls) -> Lifecycle:
         """The package's lifecycle: requested → activated → locked / reset."""
         return cls(states={s.name: s for s in STATES}, transitions=list(TRANSITIONS))
 
-    def add_state(self, name: str, *, can_log_in: bool = False, description: str = "") -> None:
-        """Add a state. States are plain strings, so no schema change is needed."""
+    def bind(
+        self,
+        *,
+        mailer: Callable[[Change, str], None],
+        on_commit: Callable[[Change, tuple[Callback, ...]], None],
+    ) -> None:
+        """Connect the lifecycle to an app (``init_app`` does): ``mailer(change, kind)`` queues
+        a transition's mail in the transaction; ``on_commit(change, callbacks)`` runs them
+        (and sends the package's signals) after the commit. Unbound, mail is not sent and
+        after-commit callbacks run at once."""
+        self._mailer, self._on_commit = mailer, on_commit
+
+    def add_state(
+        self,
+        name: str,
+        *,
+        can_log_in: bool = False,
+        description: str = "",
+        label: Any = None,
+        login_message: Any = None,
+    ) -> None:
+        """Add a state. States are plain strings, so no schema change is needed. ``label``
+        and ``login_message`` as in :class:`StateSpec`."""
         if name in self.states or name == ANY:
             raise ValueError(f"state {name!r} already exists")
         if len(name) > 32:
             raise ValueError("state names are at most 32 characters (the column's size)")
-        self.states[name] = StateSpec(name, can_log_in, description)
-        self.machine.add_state(name)
+        self._add_state_spec(StateSpec(name, can_log_in, description, label, login_message))
+
+    def _add_state_spec(self, spec: StateSpec) -> None:
+        self.states[spec.name] = spec
+        self.machine.add_state(spec.name)
         for t in self.transitions:  # transitions from every state leave this one too
-            if t.leaves(name) and ANY in t.sources:
-                self.machine.add_transition(t.trigger, name, t.dest)
+            if t.leaves(spec.name) and ANY in t.sources:
+                self.machine.add_transition(t.trigger, spec.name, t.dest)
 
     def add_transition(
         self,
@@ -157,20 +304,86 @@ class Lifecycle:
         *,
         description: str = "",
         operator: bool = True,
+        requires_reason: bool = False,
+        mail: str | None = None,
+        label: Any = None,
+        effects: Iterable[Callback] = (),
+        after_commit: Iterable[Callback] = (),
     ) -> None:
         """Add an event from ``source`` (one state, a list, or ``"*"`` for every state) to
-        ``dest``. ``operator=False`` keeps it off the staff's buttons and commands."""
+        ``dest``; the keywords are those of :class:`TransitionSpec` (``operator=False`` keeps
+        it off the staff's buttons and commands)."""
         sources = (source,) if isinstance(source, str) else tuple(source)
-        for name in (*sources, dest):
+        self._add_transition_spec(
+            TransitionSpec(
+                trigger,
+                sources,
+                dest,
+                description,
+                operator,
+                requires_reason,
+                mail,
+                label,
+                tuple(effects),
+                tuple(after_commit),
+            )
+        )
+
+    def _add_transition_spec(self, spec: TransitionSpec) -> None:
+        for name in (*spec.sources, spec.dest):
             if name not in self.states and name != ANY:
                 raise ValueError(f"unknown state {name!r}; add it with add_state() first")
-        if dest == ANY:
+        if spec.dest == ANY:
             raise ValueError("a transition needs a real destination state")
-        spec = TransitionSpec(trigger, sources, dest, description, operator)
         self.transitions.append(spec)
         for state in self.states:
             if spec.leaves(state):
-                self.machine.add_transition(trigger, state, dest)
+                self.machine.add_transition(spec.trigger, state, spec.dest)
+
+    def on(
+        self,
+        event: str,
+        *,
+        effect: Callback | None = None,
+        after_commit: Callback | None = None,
+    ) -> None:
+        """Add an ``effect`` (in the transaction) or an ``after_commit`` callback to every
+        transition named ``event``, the package's included."""
+        specs = [i for i, t in enumerate(self.transitions) if t.trigger == event]
+        if not specs:
+            raise ValueError(f"unknown event {event!r}")
+        for i in specs:
+            t = self.transitions[i]
+            self.transitions[i] = replace(
+                t,
+                effects=t.effects + ((effect,) if effect else ()),
+                after_commit=t.after_commit + ((after_commit,) if after_commit else ()),
+            )
+
+    def spec(self, event: str, state: str) -> TransitionSpec | None:
+        """The transition ``event`` takes from ``state``, if any."""
+        return next((t for t in self.transitions if t.trigger == event and t.leaves(state)), None)
+
+    def requires_reason(self, event: str, state: str) -> bool:
+        """Whether ``event`` from ``state`` needs a reason."""
+        spec = self.spec(event, state)
+        return bool(spec and spec.requires_reason)
+
+    def state_label(self, state: str) -> Any:
+        """The staff's name for ``state`` (a message id to translate, or a lazy string)."""
+        spec = self.states.get(state)
+        return spec.label if spec and spec.label is not None else state
+
+    def event_label(self, event: str) -> Any:
+        """The staff's name for ``event`` (a message id to translate, or a lazy string)."""
+        spec = next((t for t in self.transitions if t.trigger == event and t.label), None)
+        return spec.label if spec else event
+
+    def login_message(self, state: str) -> Any:
+        """What someone with the right password for an account in ``state`` is told, or
+        ``None`` for the generic login failure."""
+        spec = self.states.get(state)
+        return spec.login_message if spec else None
 
     def can_log_in(self, state: str) -> bool:
         """Whether an account in ``state`` may log in."""
@@ -201,20 +414,28 @@ class Lifecycle:
         event: str,
         *,
         actor: str | None = None,
+        reason: str | None = None,
         detail: str | None = None,
     ) -> str:
-        """Apply ``event`` to ``account`` and record it in the audit table, with ``actor``
-        (who did it, such as ``"staff:chen"``) and ``detail`` (why).
+        """Apply ``event`` to ``account``: the state changes, the audit trail records it with
+        ``actor`` (who did it, such as ``"staff:chen"``) and ``reason`` (or ``detail``: why,
+        not mailed), the transition's effects run and its mail is queued; after the commit,
+        its callbacks run and the package's signals go out.
 
-        Raises :class:`IllegalTransition` (and changes nothing) when the event is unknown or not
-        allowed from the account's state. Returns the new state. Does not commit.
+        Raises :class:`IllegalTransition` when the event is unknown or not allowed from the
+        account's state, and :class:`ReasonRequired` when it needs a reason; nothing is
+        changed then. Returns the new state. Does not commit.
         """
         from .audit import record  # the audit table needs the app; import late
 
-        audit = {"actor": actor, "detail": detail}
         before = account.state
+        reason = (reason or "").strip()[:200] or None
+        audit = {"actor": actor, "detail": reason or detail}
         if event not in self.machine.events:
             raise IllegalTransition(event, before, f"unknown event {event!r}")
+        spec = self.spec(event, before)
+        if spec is not None and spec.requires_reason and not reason:
+            raise ReasonRequired(f"{event!r} needs a reason")
         try:
             self.machine.events[event].trigger(account)
         except MachineError as exc:
@@ -222,9 +443,22 @@ class Lifecycle:
                 account, event=event, from_state=before, to_state=before, outcome="refused", **audit
             )
             raise IllegalTransition(event, before) from exc
+        assert spec is not None  # the machine knows only the specs' transitions
         record(
             account, event=event, from_state=before, to_state=account.state, outcome="ok", **audit
         )
+        change = Change(account, event, before, account.state, actor, reason)
+        if not self.can_log_in(account.state):
+            end_sessions(account)  # ASVS 7.4.2: a state that may not log in ends every session
+        for effect in spec.effects:
+            effect(change)
+        if spec.mail and self._mailer is not None:
+            self._mailer(change, spec.mail)
+        if self._on_commit is not None:
+            self._on_commit(change, spec.after_commit)
+        else:
+            for callback in spec.after_commit:
+                callback(change)
         return account.state
 
     def edges(self) -> list[tuple[str, str, str]]:
@@ -254,13 +488,28 @@ def add_approval(lifecycle: Lifecycle) -> None:
     """The review step of ``INDUSTRY_AUTH_REQUIRE_APPROVAL``: applications start in
     ``pending_approval``; staff ``approve`` (the activation mail goes out) or ``reject`` (the
     reason is mailed); a rejected applicant may apply again."""
-    lifecycle.add_state(PENDING_APPROVAL, description="applied for; waiting for staff review")
-    lifecycle.add_state(REJECTED, description="application rejected by staff")
+    lifecycle.add_state(
+        PENDING_APPROVAL,
+        description="applied for; waiting for staff review",
+        label=N_("Awaiting approval"),
+    )
+    lifecycle.add_state(REJECTED, description="application rejected by staff", label=N_("Rejected"))
+    # Approving queues the activation mail: the package adds that effect (it needs the app).
     lifecycle.add_transition(
-        "approve", PENDING_APPROVAL, REQUESTED, description="staff approved the application"
+        "approve",
+        PENDING_APPROVAL,
+        REQUESTED,
+        description="staff approved the application",
+        label=N_("Approve the application"),
     )
     lifecycle.add_transition(
-        "reject", PENDING_APPROVAL, REJECTED, description="staff rejected the application"
+        "reject",
+        PENDING_APPROVAL,
+        REJECTED,
+        description="staff rejected the application",
+        requires_reason=True,
+        mail="application_rejected",
+        label=N_("Reject the application"),
     )
     lifecycle.add_transition(
         "reapply", REJECTED, PENDING_APPROVAL, description="applied again", operator=False

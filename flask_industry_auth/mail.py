@@ -28,6 +28,7 @@ from flask_mail import Connection, Message
 from .extension import get_state
 from .models import utcnow
 from .rendering import template_context
+from .signals import after_commit, send_committed
 
 log = logging.getLogger(__name__)
 
@@ -95,18 +96,32 @@ def queue_mail(kind: str, account: Any, *, recipient: str | None = None, **conte
         subject=subject[:200],
         body=body,
     )
-    state.db.session.add(row)
-    state.db.session.info.setdefault(_SESSION_KEY, []).append(row)
+    session = state.db.session()
+    session.add(row)
+    if not session.info.get(_SESSION_KEY):
+        # Whoever commits (a flow, or host code after lifecycle.fire()), delivery starts then.
+        session.info[_SESSION_KEY] = True
+        after_commit(session, _dispatch_committed, session=session)
     return row
 
 
+def _dispatch_committed(session: Any) -> None:
+    session.info.pop(_SESSION_KEY, None)
+    dispatch()
+
+
+@sa.event.listens_for(sa.orm.Session, "after_soft_rollback")
+def _forget_queued(session: sa.orm.Session, previous_transaction: Any) -> None:
+    if not previous_transaction.nested:
+        session.info.pop(_SESSION_KEY, None)
+
+
 def commit_and_dispatch() -> None:
-    """Commit the session, then hand the mail it queued to delivery."""
+    """Commit the session; then the mail it queued goes to delivery and the signals (and
+    lifecycle callbacks) that waited for the commit are sent."""
     db = get_state().db
-    queued = db.session.info.pop(_SESSION_KEY, [])
     db.session.commit()
-    if queued:
-        dispatch()
+    send_committed(db.session())
 
 
 def dispatch() -> None:

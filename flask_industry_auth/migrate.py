@@ -9,7 +9,6 @@ the package's tables (:func:`exclude_from_host_migrations`).
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
@@ -35,11 +34,6 @@ def package_tables(app: Flask | None = None) -> frozenset[str]:
     """The names of the package's tables, its version table included (a host table named
     ``industry_auth_…`` of its own is not one of them)."""
     return frozenset({table.name for table in get_state(app).models.tables} | {VERSION_TABLE})
-
-
-def versions_dir() -> Path:
-    """The folder holding the revision files."""
-    return resource_dir("migrations") / "versions"
 
 
 def alembic_config(connection: sa.Connection | None = None) -> Config:

@@ -136,11 +136,14 @@ def start(account: AccountMixin, method: str) -> None:
 
 
 def renew(account: AccountMixin) -> None:
-    """Keep this session after a flow rotated the account's uniquifier (password change)."""
+    """Keep this session after a flow rotated the account's uniquifier (password change).
+
+    Not a new login: Flask-Login's id is updated in place, so ``user_logged_in`` is sent
+    once per login."""
     session[ACCOUNT_KEY] = account.get_id()
     request.environ[_CACHE] = account
     if sharing():
-        login_user(account)
+        session[_FLASK_LOGIN_KEY] = account.get_id()
 
 
 def end() -> None:

@@ -25,7 +25,13 @@ from .extension import get_state
 from .filing import account_required, current_account, wants_json
 from .flows import activation, authentication, certificate, recovery, registration
 from .flows import profile as profile_flow
-from .i18n import LOCALE_SESSION_KEY, applicant_gettext, current_locale, speak_applicant_locale
+from .i18n import (
+    LOCALE_SESSION_KEY,
+    applicant_gettext,
+    current_locale,
+    speak_applicant_locale,
+    text_of,
+)
 from .i18n import gettext as _
 from .rendering import policy_with_nonce, render_input, template_context
 from .resources import resource_dir
@@ -260,19 +266,25 @@ def login():
             if result.account.must_change_password:
                 return redirect(url_for(".change_password"))
             return redirect(_next_url())
-        failure = (
-            _(
-                "This account has not been activated yet. Open the activation link in "
-                "the mail we sent you."
-            )
-            if result.reason == "not_activated"
-            else _(
-                "Login failed: check the unified business number, account ID and "
-                "password. After several failures the account is locked for a "
-                "while."
-            )
-        )
+        failure = _login_failure(result)
     return render_template("industry_auth/login.html", form=form, failure=failure)
+
+
+def _login_failure(result) -> str:
+    # Told only after the right password (the flow says so): anyone else gets the generic one.
+    if result.reason == "not_activated":
+        return _(
+            "This account has not been activated yet. Open the activation link in "
+            "the mail we sent you."
+        )
+    if result.reason == "not_allowed":
+        message = get_state().lifecycle.login_message(result.account.state)
+        if message is not None:
+            return text_of(message)
+    return _(
+        "Login failed: check the unified business number, account ID and "
+        "password. After several failures the account is locked for a while."
+    )
 
 
 def _next_url() -> str:

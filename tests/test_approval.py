@@ -53,7 +53,8 @@ def test_rejection_mails_the_reason_and_the_applicant_may_apply_again(approving,
     portal.apply()
     (account,) = portal.accounts()
     missing = _run(app, "reject", VALID["business_id"], account.account_id)
-    assert missing.exit_code == 2 and "--reason" in missing.output  # required option
+    # The transition requires a reason (requires_reason): refused, nothing changed.
+    assert missing.exit_code == 1 and "needs a reason" in missing.output
     client = app.test_client()
     refused = _act(client, account.account_id, "reject")  # the form without a reason
     assert "原因" in text_of(client.get(refused.headers["Location"]))

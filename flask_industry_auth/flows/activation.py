@@ -8,11 +8,12 @@ from enum import Enum
 import sqlalchemy as sa
 from flask import current_app
 
-from .. import passwords
+from .. import passwords, signals
 from ..audit import record
 from ..extension import get_state
 from ..lifecycle import REQUESTED
 from ..mail import commit_and_dispatch
+from ..signals import send_after_commit
 from . import utcnow
 from .registration import queue_activation_mail
 
@@ -68,6 +69,7 @@ def activate(token: str | None) -> TokenStatus:
             account.temp_password_expires_at or utcnow(),
             utcnow() + timedelta(seconds=current_app.config["INDUSTRY_AUTH_TEMP_PASSWORD_SECONDS"]),
         )
+    send_after_commit(signals.activated, account=account)
     commit_and_dispatch()
     return TokenStatus.VALID
 

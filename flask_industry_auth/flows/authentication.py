@@ -13,11 +13,13 @@ import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.orm.attributes import set_committed_value
 
+from .. import signals
 from ..audit import record
 from ..extension import get_state
 from ..lifecycle import LOCKED, REQUESTED, RESET
 from ..mail import commit_and_dispatch, queue_mail
 from ..passwords import password_length
+from ..signals import send_after_commit
 from ..validators import normalize_business_id
 from . import find_account, rotate_sessions, utcnow
 from .links import external_url
@@ -26,7 +28,8 @@ from .links import external_url
 @dataclass(frozen=True)
 class LoginResult:
     """The outcome of :func:`authenticate`. ``reason`` is for the audit trail and tests;
-    applicants see one generic warning (except ``not_activated`` after a correct password)."""
+    applicants see one generic warning, except after a correct password: ``not_activated``,
+    and ``not_allowed`` with the state's ``login_message`` when it declares one."""
 
     account: object | None
     reason: str  # "ok", "unknown", "wrong_business_id", "wrong_password", "locked",
@@ -51,6 +54,11 @@ def authenticate(business_id: str, account_id: str, password: str) -> LoginResul
     result = _check(state, config, account, business_id, verifier)
     if result.ok:
         account.last_login_at = utcnow()
+        send_after_commit(signals.logged_in, account=account, method="password")
+    else:
+        send_after_commit(
+            signals.login_failed, account=account, account_id=account_id, reason=result.reason
+        )
     record(
         account,
         event="login",
@@ -102,7 +110,7 @@ def _check_ahead(verifier, config, account, business_id: str, lifecycle) -> None
         return
     locked = account.state == LOCKED and not (account.locked_until and account.locked_until <= now)
     if not locked and account.state != REQUESTED and not lifecycle.can_log_in(account.state):
-        verifier.dummy()
+        verifier.verify(account.password_hash)  # a state's message needs the right password
         return
     if locked or not verifier.verify(account.password_hash):
         _temporary_password_matches(account, now, verifier)
@@ -129,16 +137,16 @@ def _check(state, config, account, business_id: str, verifier) -> LoginResult:
             return _use_temporary_password(account, lifecycle)
         return LoginResult(account, "locked")
     if account.state != REQUESTED and not lifecycle.can_log_in(account.state):
-        verifier.dummy()
-        return LoginResult(account, "not_allowed")
+        # One hash, as for any account; only the right password learns the state's message.
+        if verifier.verify(account.password_hash):
+            return LoginResult(account, "not_allowed")
+        return LoginResult(account, "wrong_password")
 
     if verifier.verify(account.password_hash):
         if account.state == REQUESTED:
             return LoginResult(account, "not_activated")
         if account.state == RESET:
-            # The owner remembered: the temporary password is withdrawn.
-            lifecycle.fire(account, "cancel_reset")
-            account.temp_password_hash = account.temp_password_expires_at = None
+            lifecycle.fire(account, "cancel_reset")  # the owner remembered: withdrawn
         if state.hasher.needs_rehash(account.password_hash):
             account.password_hash = state.hasher.hash(verifier.password)
         account.failed_logins = 0
@@ -171,10 +179,8 @@ def _use_temporary_password(account, lifecycle) -> LoginResult:
     return LoginResult(account, "ok")
 
 
-def _unlock(account, lifecycle, actor: str | None = None) -> None:
-    lifecycle.fire(account, "unlock", actor=actor)
-    account.failed_logins = 0
-    account.locked_until = None
+def _unlock(account, lifecycle) -> None:
+    lifecycle.fire(account, "unlock")  # the transition clears the failure count and the lock
 
 
 def _count_failure(state, config, account, now) -> LoginResult:
@@ -193,9 +199,10 @@ def _count_failure(state, config, account, now) -> LoginResult:
     if failures >= config["INDUSTRY_AUTH_MAX_FAILED_LOGINS"] and state.lifecycle.can(
         account, "lock"
     ):
+        # Locking ends the account's sessions (a state that may not log in); this lock ends
+        # by itself.
         state.lifecycle.fire(account, "lock", detail=f"{failures} failed logins")
         account.locked_until = now + timedelta(seconds=config["INDUSTRY_AUTH_LOCKOUT_SECONDS"])
-        rotate_sessions(account)
         queue_mail(
             "account_locked",
             account,

@@ -13,7 +13,7 @@ from datetime import timedelta
 import sqlalchemy as sa
 from flask import current_app
 
-from .. import passwords
+from .. import passwords, signals
 from ..audit import record
 from ..certificates.cms import verify_signed_challenge
 from ..certificates.errors import CertificateRefused
@@ -23,6 +23,7 @@ from ..extension import get_state
 from ..lifecycle import REQUESTED
 from ..mail import commit_and_dispatch, queue_mail
 from ..models import BUSINESS_CERTIFICATE, CITIZEN_CERTIFICATE
+from ..signals import send_after_commit
 from . import rotate_sessions, utcnow
 from .authentication import LoginResult
 from .registration import Application, create_account, queue_activation_mail_unless_reviewed
@@ -110,6 +111,12 @@ def login(signature: str, challenge: str | None) -> LoginResult:
     else:
         reason = "ok"
         account.last_login_at = utcnow()
+    if reason == "ok":
+        send_after_commit(signals.logged_in, account=account, method="certificate")
+    else:
+        send_after_commit(
+            signals.login_failed, account=account, account_id=account.account_id, reason=reason
+        )
     record(
         account,
         event="certificate_login",
@@ -211,6 +218,7 @@ def apply(application: Application, signature: str, challenge: str | None) -> No
         detail=f"{identity.issuer} #{identity.serial}"[:200],
     )
     queue_activation_mail_unless_reviewed(account)
+    send_after_commit(signals.applied, account=account)
     commit_and_dispatch()
 
 
@@ -249,4 +257,5 @@ def bind_citizen_card(account, signature: str, challenge: str | None) -> None:
         outcome="ok",
         detail=f"{identity.issuer} #{identity.serial}"[:200],
     )
+    send_after_commit(signals.card_bound, account=account)
     commit_and_dispatch()

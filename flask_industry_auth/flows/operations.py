@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -19,12 +19,11 @@ from flask import current_app
 from ..config import MIN_AUDIT_RETENTION_DAYS
 from ..extension import get_state
 from ..lifecycle import DELETED, REQUESTED, IllegalTransition
-from ..mail import commit_and_dispatch, queue_mail
+from ..lifecycle import ReasonRequired as LifecycleReasonRequired
+from ..mail import commit_and_dispatch
 from ..validators import has_bad_characters, normalize_business_id
-from . import find_account, rotate_sessions, utcnow
+from . import find_account, utcnow
 from .activation import reissue
-from .links import external_url
-from .registration import queue_activation_mail
 
 
 class OperationRefused(Exception):
@@ -35,8 +34,8 @@ class AccountNotFound(OperationRefused):
     """No account has this account id."""
 
 
-class ReasonRequired(OperationRefused):
-    """The event needs a reason (it is mailed to the applicant)."""
+class ReasonRequired(OperationRefused, LifecycleReasonRequired):
+    """The event needs a reason (its transition says so: ``requires_reason``)."""
 
 
 @dataclass(frozen=True)
@@ -102,62 +101,6 @@ def search(
     return Page(list(rows), total, page, per_page)
 
 
-#: What an event does beyond the state change: (account, reason) → None.
-_EFFECTS: dict[str, Callable] = {}
-
-
-def _effect(event: str):
-    def register(function):
-        _EFFECTS[event] = function
-        return function
-
-    return register
-
-
-@_effect("lock")
-def _locked(account, reason) -> None:
-    # Until an operator unlocks it (or the owner resets the password by mail); to keep
-    # someone out for good, disable the account instead.
-    account.locked_until = None
-    rotate_sessions(account)
-
-
-@_effect("unlock")
-def _unlocked(account, reason) -> None:
-    account.failed_logins = 0
-    account.locked_until = None
-
-
-@_effect("disable")
-def _disabled(account, reason) -> None:
-    rotate_sessions(account)
-
-
-@_effect("enable")
-def _enabled(account, reason) -> None:
-    account.failed_logins = 0
-    account.locked_until = None
-
-
-@_effect("approve")
-def _approved(account, reason) -> None:
-    queue_activation_mail(account)
-
-
-@_effect("reject")
-def _rejected(account, reason) -> None:
-    queue_mail(
-        "application_rejected",
-        account,
-        reason=reason,
-        register_url=external_url("industry_auth.register"),
-    )
-
-
-#: Events that need a reason (it is mailed or kept in the audit trail).
-REASON_REQUIRED = frozenset({"reject"})
-
-
 def perform(account_id: str, event: str, *, actor: str, reason: str | None = None) -> str:
     """Take ``event`` for the account (an operator transition of the lifecycle), audited with
     ``actor`` and ``reason``; commits, then mails. Returns the new state.
@@ -170,22 +113,21 @@ def perform(account_id: str, event: str, *, actor: str, reason: str | None = Non
         return DELETED
     ia = get_state()
     account = _locked_account(account_id)
-    reason = (reason or "").strip()[:200] or None
-    problem = None
+    problem: Exception | None = None
     if event not in ia.lifecycle.operator_events(account.state):
         if event in ia.lifecycle.allowed_events(account.state):
             problem = OperationRefused(f"{event!r} is the applicant's own doing, not an operator's")
         else:
             problem = IllegalTransition(event, account.state)
-    elif event in REASON_REQUIRED and not reason:
-        problem = ReasonRequired(f"{event!r} needs a reason: it is mailed to the applicant")
+    else:
+        # What the event does (its effects, mail, callbacks) is the lifecycle's declaration.
+        try:
+            ia.lifecycle.fire(account, event, actor=actor, reason=reason)
+        except LifecycleReasonRequired:
+            problem = ReasonRequired(f"{event!r} needs a reason: the transition asks for one")
     if problem is not None:
         ia.db.session.rollback()
         raise problem
-    ia.lifecycle.fire(account, event, actor=actor, detail=reason)
-    effect = _EFFECTS.get(event)
-    if effect is not None:
-        effect(account, reason)
     commit_and_dispatch()
     return account.state
 
@@ -267,7 +209,6 @@ def disable_idle(days: int, *, actor: str) -> list[str]:
         get_state().lifecycle.fire(
             account, "disable", actor=actor, detail=f"no login for {days} days"
         )
-        rotate_sessions(account)
     commit_and_dispatch()
     return [account.account_id for account in accounts]
 

@@ -6,11 +6,13 @@ from dataclasses import fields
 
 from flask import current_app
 
+from .. import signals
 from ..audit import record
 from ..extension import get_state
 from ..lifecycle import RESET
 from ..mail import commit_and_dispatch, queue_mail
 from ..passwords import PolicyContext, policy_problems
+from ..signals import send_after_commit
 from . import BasicData, rotate_sessions, utcnow
 
 PROFILE_FIELDS = tuple(f.name for f in fields(BasicData))
@@ -113,6 +115,7 @@ def change_password(
     _prune_history(state, account, keep)
     record(account, event="change_password", outcome="ok")
     queue_mail("password_changed", account)
+    send_after_commit(signals.password_changed, account=account)
     commit_and_dispatch()
     return []
 

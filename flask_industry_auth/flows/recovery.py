@@ -10,10 +10,12 @@ from datetime import timedelta
 
 from flask import current_app
 
+from .. import signals
 from ..audit import record
 from ..extension import get_state
 from ..lifecycle import LOCKED
 from ..mail import commit_and_dispatch, queue_mail
+from ..signals import send_after_commit
 from . import find_account, utcnow
 from .links import external_url
 
@@ -65,4 +67,5 @@ def request_reset(account_id: str) -> None:
         expires_hours=max(1, seconds // 3600),
         login_url=external_url("industry_auth.login"),
     )
+    send_after_commit(signals.temporary_password_issued, account=account)
     commit_and_dispatch()

@@ -8,12 +8,13 @@ from datetime import timedelta
 from flask import current_app
 from sqlalchemy.exc import IntegrityError
 
-from .. import passwords
+from .. import passwords, signals
 from ..audit import record
 from ..extension import get_state
 from ..lifecycle import REJECTED, REQUESTED
 from ..mail import commit_and_dispatch, queue_mail
 from ..models import NON_CERTIFICATE
+from ..signals import send_after_commit
 from . import BasicData, rotate_sessions, utcnow
 from .links import activation_url
 
@@ -77,6 +78,7 @@ def _apply_once(application: Application) -> None:
     state.db.session.flush()
     record(account, event="apply", outcome="ok", to_state=account.state)
     queue_activation_mail_unless_reviewed(account)
+    send_after_commit(signals.applied, account=account)
     commit_and_dispatch()
 
 

@@ -1,0 +1,61 @@
+"""What the package connects to each app's lifecycle (``init_app`` calls :func:`connect`):
+the mail a transition declares, its after-commit callbacks and the package's signals, and the
+effects that need the app (approving queues the activation mail)."""
+
+from __future__ import annotations
+
+from ..extension import get_state
+from ..lifecycle import LOCKED, Callback, Change, Lifecycle
+from ..mail import queue_mail
+from ..signals import after_commit, locked, send_after_commit, state_changed, unlocked
+from .links import external_url
+
+
+def connect(lifecycle: Lifecycle) -> None:
+    """Bind ``lifecycle`` to the package's mail and after-commit dispatch."""
+    lifecycle.bind(mailer=_mail, on_commit=_after_commit)
+    if any(t.trigger == "approve" for t in lifecycle.transitions):
+        lifecycle.on("approve", effect=_queue_activation_mail)
+
+
+def _mail(change: Change, kind: str) -> None:
+    # Every transition's mail gets the same context: why, which event, and the links a
+    # message may point to.
+    queue_mail(
+        kind,
+        change.account,
+        reason=change.reason,
+        event=change.event,
+        login_url=external_url("industry_auth.login"),
+        register_url=external_url("industry_auth.register"),
+        forgot_url=external_url("industry_auth.forgot_password"),
+    )
+
+
+def _after_commit(change: Change, callbacks: tuple[Callback, ...]) -> None:
+    session = get_state().db.session()
+    for callback in callbacks:
+        after_commit(session, _run, callback=callback, change=change)
+    details = {
+        "account": change.account,
+        "event": change.event,
+        "actor": change.actor,
+        "reason": change.reason,
+    }
+    send_after_commit(
+        state_changed, from_state=change.from_state, to_state=change.to_state, **details
+    )
+    if change.to_state == LOCKED and change.from_state != LOCKED:
+        send_after_commit(locked, **details)
+    elif change.from_state == LOCKED and change.to_state != LOCKED:
+        send_after_commit(unlocked, **details)
+
+
+def _run(*, callback: Callback, change: Change) -> None:
+    callback(change)
+
+
+def _queue_activation_mail(change: Change) -> None:
+    from .registration import queue_activation_mail
+
+    queue_activation_mail(change.account)
