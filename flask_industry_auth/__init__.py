@@ -14,7 +14,7 @@ from . import signals
 from .adapter import AccountAdapter
 from .admin import AccountAdmin
 from .config import ConfigError
-from .extension import IndustryAuth, get_state
+from .extension import IndustryAuth
 from .filing import account_required, current_account, electronic_filing_required
 from .lifecycle import (
     ACTIVATED,
@@ -39,6 +39,7 @@ from .models import (
     NON_CERTIFICATE,
     AccountMixin,
 )
+from .state import get_state
 
 __all__ = [
     "ACTIVATED",

@@ -30,13 +30,13 @@ from flask_wtf.csrf import validate_csrf
 from markupsafe import Markup
 from wtforms import ValidationError
 
-from .extension import EXTENSION_KEY, get_state
 from .flows import find_account, operations
 from .i18n import gettext as _
 from .i18n import speak_applicant_locale, text_of
 from .lifecycle import IllegalTransition
 from .rendering import template_context
 from .resources import resource_dir
+from .state import EXTENSION_KEY, get_state
 from .templating import PackagedTemplateLoader
 from .views import _error, _security_headers
 

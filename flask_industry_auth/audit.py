@@ -10,7 +10,7 @@ from typing import Any
 
 from flask import has_request_context
 
-from .extension import get_state
+from .state import get_state
 
 
 def client_ip() -> str | None:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import click
 from flask.cli import AppGroup
 
-from .extension import get_state
 from .lifecycle import IllegalTransition
+from .state import get_state
 from .validators import normalize_business_id
 
 cli = AppGroup("industry-auth", help="Applicant accounts of flask_industry_auth.")

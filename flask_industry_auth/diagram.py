@@ -14,7 +14,9 @@ from collections import defaultdict, deque
 
 from markupsafe import escape
 
-from .lifecycle import ANY
+#: The lifecycle's source meaning every state (``lifecycle.ANY``); the lifecycle imports
+#: this module, so the value is repeated rather than imported back.
+ANY = "*"
 
 BOX_HEIGHT, COLUMN_GAP, ROW_GAP, MARGIN, CHAR = 34, 150, 48, 30, 7.4
 

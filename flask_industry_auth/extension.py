@@ -3,21 +3,31 @@
 from __future__ import annotations
 
 import logging
-import weakref
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from flask import Flask, current_app
+from flask import Flask
 from flask_babel import Babel
 from flask_login import LoginManager
 from flask_mail import Mail
+from sqlalchemy.exc import InterfaceError, OperationalError
 
 from .adapter import AccountAdapter
+from .certificates.revocation import CRLChecker
+from .certificates.validation import load_anchors
+from .cli import cli
 from .config import configure
+from .flows.behaviour import connect
+from .i18n import lazy_gettext, select_locale
 from .lifecycle import Lifecycle, add_approval
+from .migrate import exclude_from_host_migrations
 from .models import build_models
 from .passwords import Hasher
+from .ratelimit import init_limiter
+from .sessions import guard_user_loader
+from .signals import send_committed
+from .state import EXTENSION_KEY, IndustryAuthState, get_state
+from .views import blueprint, database_unavailable
 
 if TYPE_CHECKING:
     from flask_sqlalchemy import SQLAlchemy
@@ -25,46 +35,6 @@ if TYPE_CHECKING:
     from .models import AccountMixin
 
 log = logging.getLogger(__name__)
-
-EXTENSION_KEY = "industry_auth"
-#: Prefix of the package's session ids; other Flask-Login ids go to the host's user loader.
-LOGIN_ID_PREFIX = "ia:"
-
-
-@dataclass
-class IndustryAuthState:
-    """Per-app state, kept in ``app.extensions["industry_auth"]``."""
-
-    db: Any
-    models: Any
-    adapter: AccountAdapter
-    lifecycle: Lifecycle
-    hasher: Hasher
-    #: Revocation checker for certificate logins (see ``certificates.revocation``).
-    revocation: Any = None
-    #: The app's Flask-Limiter instance (``None`` when rate limiting is off).
-    limiter: Any = None
-    #: The ``LoginManager`` the package created (``None``: the host brought its own).
-    login_manager: LoginManager | None = None
-    mail_threads: weakref.WeakSet = field(default_factory=weakref.WeakSet)
-    _anchors: list | None = None
-
-    def trust_anchors(self) -> list:
-        """The configured trust anchors, loaded once."""
-        if self._anchors is None:
-            from .certificates.validation import load_anchors
-
-            self._anchors = load_anchors(current_app.config["INDUSTRY_AUTH_CERT_TRUST_ANCHORS"])
-        return self._anchors
-
-
-def get_state(app: Flask | None = None) -> IndustryAuthState:
-    """The package's state for ``app`` (default: the current app)."""
-    app = app or current_app
-    try:
-        return app.extensions[EXTENSION_KEY]
-    except KeyError:
-        raise RuntimeError("IndustryAuth.init_app() has not been called for this app") from None
 
 
 class IndustryAuth:
@@ -115,8 +85,6 @@ class IndustryAuth:
 
         config = app.config
         if self._revocation_factory is None:
-            from .certificates.revocation import CRLChecker
-
             revocation = CRLChecker()
         else:
             revocation = self._revocation_factory()
@@ -131,34 +99,22 @@ class IndustryAuth:
                 parallelism=config["INDUSTRY_AUTH_ARGON2_PARALLELISM"],
             ),
             revocation=revocation,
+            anchors=load_anchors(config["INDUSTRY_AUTH_CERT_TRUST_ANCHORS"]),
         )
         self._init_login(app)
         if "mail" not in app.extensions:
             Mail(app)
         if "babel" not in app.extensions:
-            from .i18n import select_locale
-
             Babel(app, locale_selector=select_locale)
 
-        from .cli import cli
-        from .views import blueprint
-
         app.register_blueprint(blueprint, url_prefix=config["INDUSTRY_AUTH_URL_PREFIX"])
-        from .ratelimit import init_limiter
-
         app.extensions[EXTENSION_KEY].limiter = init_limiter(app)
         # Every page, the host's too (the session check reads the database), answers 503
         # with a clear page when the database is unreachable; a host handler takes precedence.
-        from sqlalchemy.exc import InterfaceError, OperationalError
-
-        from .views import database_unavailable
-
         for error in (OperationalError, InterfaceError):
             if error not in app.error_handler_spec[None][None]:
                 app.register_error_handler(error, database_unavailable)
         app.cli.add_command(cli)
-        from .migrate import exclude_from_host_migrations
-
         exclude_from_host_migrations(app)
         # Signals of a transaction the host committed itself go out when the context ends.
         app.teardown_appcontext(_send_committed_signals)
@@ -174,18 +130,12 @@ class IndustryAuth:
         if manager is None:
             manager = LoginManager(app)
             manager.login_view = "industry_auth.login"
-            from .i18n import lazy_gettext
-
             manager.login_message = lazy_gettext("Please log in to see this page.")
             get_state(app).login_manager = manager
-        from .sessions import guard_user_loader
-
         guard_user_loader(manager)
 
 
 def _send_committed_signals(_error: BaseException | None = None) -> None:
-    from .signals import send_committed
-
     scoped = get_state().db.session
     if scoped.registry.has():  # no session this context: nothing can be waiting
         send_committed(scoped())
@@ -221,7 +171,5 @@ def _lifecycle(factory: Callable[[], Lifecycle], config) -> Lifecycle:
     lifecycle = factory()
     if config["INDUSTRY_AUTH_REQUIRE_APPROVAL"]:
         add_approval(lifecycle)
-    from .flows.behaviour import connect
-
     connect(lifecycle)  # its mail, after-commit callbacks and signals go through this app
     return lifecycle

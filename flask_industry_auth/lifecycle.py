@@ -42,6 +42,8 @@ from typing import TYPE_CHECKING, Any
 
 from transitions import Machine, MachineError
 
+from .diagram import lifecycle_svg
+
 if TYPE_CHECKING:
     from .models import AccountMixin
 
@@ -246,6 +248,7 @@ class Lifecycle:
             model_attribute="state",
         )
         #: The package's ports (see :meth:`bind`): queue a mail, run after the commit.
+        self._recorder: Callable[..., None] | None = None
         self._mailer: Callable[[Change, str], None] | None = None
         self._on_commit: Callable[[Change, tuple[Callback, ...]], None] | None = None
         specs_states, specs_transitions = list(self.states.values()), list(self.transitions)
@@ -263,14 +266,20 @@ class Lifecycle:
     def bind(
         self,
         *,
+        recorder: Callable[..., None],
         mailer: Callable[[Change, str], None],
         on_commit: Callable[[Change, tuple[Callback, ...]], None],
     ) -> None:
-        """Connect the lifecycle to an app (``init_app`` does): ``mailer(change, kind)`` queues
-        a transition's mail in the transaction; ``on_commit(change, callbacks)`` runs them
-        (and sends the package's signals) after the commit. Unbound, mail is not sent and
+        """Connect the lifecycle to an app (``init_app`` does): ``recorder(account, **row)``
+        adds an audit row, ``mailer(change, kind)`` queues a transition's mail, both in the
+        transaction; ``on_commit(change, callbacks)`` runs the callbacks (and sends the
+        package's signals) after the commit. Unbound, nothing is recorded or mailed and
         after-commit callbacks run at once."""
-        self._mailer, self._on_commit = mailer, on_commit
+        self._recorder, self._mailer, self._on_commit = recorder, mailer, on_commit
+
+    def _record(self, account: Any, **row: Any) -> None:
+        if self._recorder is not None:
+            self._recorder(account, **row)
 
     def add_state(
         self,
@@ -426,8 +435,6 @@ class Lifecycle:
         account's state, and :class:`ReasonRequired` when it needs a reason; nothing is
         changed then. Returns the new state. Does not commit.
         """
-        from .audit import record  # the audit table needs the app; import late
-
         before = account.state
         reason = (reason or "").strip()[:200] or None
         audit = {"actor": actor, "detail": reason or detail}
@@ -439,12 +446,12 @@ class Lifecycle:
         try:
             self.machine.events[event].trigger(account)
         except MachineError as exc:
-            record(
+            self._record(
                 account, event=event, from_state=before, to_state=before, outcome="refused", **audit
             )
             raise IllegalTransition(event, before) from exc
         assert spec is not None  # the machine knows only the specs' transitions
-        record(
+        self._record(
             account, event=event, from_state=before, to_state=account.state, outcome="ok", **audit
         )
         change = Change(account, event, before, account.state, actor, reason)
@@ -479,8 +486,6 @@ class Lifecycle:
 
     def to_svg(self) -> str:
         """The lifecycle as an SVG picture, host additions included (see ``diagram``)."""
-        from .diagram import lifecycle_svg
-
         return lifecycle_svg(self)
 
 

@@ -25,10 +25,10 @@ from flask import current_app, render_template
 from flask_babel import force_locale
 from flask_mail import Connection, Message
 
-from .extension import get_state
 from .models import utcnow
 from .rendering import template_context
 from .signals import after_commit, send_committed
+from .state import get_state
 
 log = logging.getLogger(__name__)
 

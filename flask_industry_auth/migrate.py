@@ -18,8 +18,8 @@ from alembic.config import Config
 from alembic.migration import MigrationContext
 from flask import Flask, appcontext_pushed
 
-from .extension import get_state
 from .resources import resource_dir
+from .state import get_state
 
 log = logging.getLogger(__name__)
 

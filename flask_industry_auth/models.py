@@ -88,7 +88,7 @@ class AccountMixin:
 
     @property
     def is_active(self) -> bool:
-        from .extension import get_state
+        from .state import get_state
 
         return get_state().lifecycle.can_log_in(self.state)
 

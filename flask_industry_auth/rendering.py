@@ -10,13 +10,12 @@ from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup, escape
 from wtforms.widgets.core import clean_key
 
+from . import sessions
 from .i18n import bound_gettext, current_locale
 
 
 def template_context() -> dict:
     """The package's translation function, CSRF token and layout settings."""
-    from .filing import current_account
-
     config = current_app.config
     translate = bound_gettext()
     locale = current_locale()
@@ -30,7 +29,7 @@ def template_context() -> dict:
         "industry_auth_lang": "en" if locale == "en" else "zh-Hant-TW",
         "industry_auth_csp_nonce": csp_nonce,
         "industry_auth_locales": config["INDUSTRY_AUTH_LOCALES"],
-        "current_account": current_account,
+        "current_account": sessions.current,
     }
 
 

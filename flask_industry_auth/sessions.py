@@ -24,9 +24,9 @@ from typing import TYPE_CHECKING, Any
 from flask import current_app, has_request_context, request, session
 from flask_login import login_user, logout_user
 
-from .extension import LOGIN_ID_PREFIX, get_state
 from .i18n import LOCALE_SESSION_KEY
 from .models import LOGIN_METHOD_KEY
+from .state import LOGIN_ID_PREFIX, get_state
 
 if TYPE_CHECKING:
     from .models import AccountMixin

@@ -75,7 +75,7 @@ def after_commit(session: Any, call: Any, /, **arguments: Any) -> None:
 
 def send_after_commit(signal: Signal, **arguments: Any) -> None:
     """Send ``signal`` (with the app as sender) once the current transaction commits."""
-    from .extension import get_state
+    from .state import get_state
 
     app = current_app._get_current_object()
     after_commit(get_state().db.session(), _Send(signal, app), **arguments)
@@ -92,7 +92,7 @@ class _Send:
 def send_committed(session: Any | None = None) -> None:
     """Send what committed transactions of ``session`` (default: the app's) left waiting."""
     if session is None:
-        from .extension import get_state
+        from .state import get_state
 
         session = get_state().db.session()
     # Receivers may commit again: what they cause is sent too, after what is sent now.

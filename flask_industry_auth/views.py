@@ -21,7 +21,6 @@ from wtforms import ValidationError
 
 from . import forms, sessions
 from .certificates.errors import CertificateRefused
-from .extension import get_state
 from .filing import account_required, current_account, wants_json
 from .flows import activation, authentication, certificate, recovery, registration
 from .flows import profile as profile_flow
@@ -35,6 +34,7 @@ from .i18n import (
 from .i18n import gettext as _
 from .rendering import policy_with_nonce, render_input, template_context
 from .resources import resource_dir
+from .state import get_state
 from .templating import PackagedTemplateLoader
 
 log = logging.getLogger(__name__)

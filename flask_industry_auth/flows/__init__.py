@@ -7,8 +7,8 @@ import secrets
 import unicodedata
 from dataclasses import dataclass
 
-from ..extension import get_state
 from ..models import utcnow
+from ..state import get_state
 from ..validators import has_bad_characters
 
 

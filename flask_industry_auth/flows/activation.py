@@ -10,10 +10,10 @@ from flask import current_app
 
 from .. import passwords, signals
 from ..audit import record
-from ..extension import get_state
 from ..lifecycle import REQUESTED
 from ..mail import commit_and_dispatch
 from ..signals import send_after_commit
+from ..state import get_state
 from . import utcnow
 from .registration import queue_activation_mail
 

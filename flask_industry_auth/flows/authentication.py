@@ -15,11 +15,11 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from .. import signals
 from ..audit import record
-from ..extension import get_state
 from ..lifecycle import LOCKED, REQUESTED, RESET
 from ..mail import commit_and_dispatch, queue_mail
 from ..passwords import password_length
 from ..signals import send_after_commit
+from ..state import get_state
 from ..validators import normalize_business_id
 from . import find_account, rotate_sessions, utcnow
 from .links import external_url

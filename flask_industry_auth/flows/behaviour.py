@@ -4,16 +4,17 @@ effects that need the app (approving queues the activation mail)."""
 
 from __future__ import annotations
 
-from ..extension import get_state
+from ..audit import record
 from ..lifecycle import LOCKED, Callback, Change, Lifecycle
 from ..mail import queue_mail
 from ..signals import after_commit, locked, send_after_commit, state_changed, unlocked
+from ..state import get_state
 from .links import external_url
 
 
 def connect(lifecycle: Lifecycle) -> None:
     """Bind ``lifecycle`` to the package's mail and after-commit dispatch."""
-    lifecycle.bind(mailer=_mail, on_commit=_after_commit)
+    lifecycle.bind(recorder=record, mailer=_mail, on_commit=_after_commit)
     if any(t.trigger == "approve" for t in lifecycle.transitions):
         lifecycle.on("approve", effect=_queue_activation_mail)
 

@@ -19,11 +19,11 @@ from ..certificates.cms import verify_signed_challenge
 from ..certificates.errors import CertificateRefused
 from ..certificates.identity import BUSINESS, CITIZEN, CardIdentity, card_identity
 from ..certificates.validation import validate
-from ..extension import get_state
 from ..lifecycle import REQUESTED
 from ..mail import commit_and_dispatch, queue_mail
 from ..models import BUSINESS_CERTIFICATE, CITIZEN_CERTIFICATE
 from ..signals import send_after_commit
+from ..state import get_state
 from . import rotate_sessions, utcnow
 from .authentication import LoginResult
 from .registration import Application, create_account, queue_activation_mail_unless_reviewed
@@ -56,7 +56,7 @@ def verify(signature: str, challenge: str | None, purpose: str) -> CardIdentity:
     signed = verify_signed_challenge(signature, challenge.encode())
     _consume(challenge, purpose)
     state = get_state()
-    chain = validate(signed.signer, signed.certificates, state.trust_anchors(), state.revocation)
+    chain = validate(signed.signer, signed.certificates, state.anchors, state.revocation)
     try:
         return card_identity(chain[0])
     except ValueError as exc:

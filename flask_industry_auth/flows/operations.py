@@ -17,10 +17,10 @@ import sqlalchemy as sa
 from flask import current_app
 
 from ..config import MIN_AUDIT_RETENTION_DAYS
-from ..extension import get_state
 from ..lifecycle import DELETED, REQUESTED, IllegalTransition
 from ..lifecycle import ReasonRequired as LifecycleReasonRequired
 from ..mail import commit_and_dispatch
+from ..state import get_state
 from ..validators import has_bad_characters, normalize_business_id
 from . import find_account, utcnow
 from .activation import reissue

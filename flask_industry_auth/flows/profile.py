@@ -8,11 +8,11 @@ from flask import current_app
 
 from .. import signals
 from ..audit import record
-from ..extension import get_state
 from ..lifecycle import RESET
 from ..mail import commit_and_dispatch, queue_mail
 from ..passwords import PolicyContext, policy_problems
 from ..signals import send_after_commit
+from ..state import get_state
 from . import BasicData, rotate_sessions, utcnow
 
 PROFILE_FIELDS = tuple(f.name for f in fields(BasicData))

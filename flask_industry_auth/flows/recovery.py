@@ -12,10 +12,10 @@ from flask import current_app
 
 from .. import signals
 from ..audit import record
-from ..extension import get_state
 from ..lifecycle import LOCKED
 from ..mail import commit_and_dispatch, queue_mail
 from ..signals import send_after_commit
+from ..state import get_state
 from . import find_account, utcnow
 from .links import external_url
 

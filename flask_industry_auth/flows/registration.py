@@ -10,11 +10,11 @@ from sqlalchemy.exc import IntegrityError
 
 from .. import passwords, signals
 from ..audit import record
-from ..extension import get_state
 from ..lifecycle import REJECTED, REQUESTED
 from ..mail import commit_and_dispatch, queue_mail
 from ..models import NON_CERTIFICATE
 from ..signals import send_after_commit
+from ..state import get_state
 from . import BasicData, rotate_sessions, utcnow
 from .links import activation_url
 
