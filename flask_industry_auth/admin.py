@@ -31,6 +31,7 @@ from markupsafe import Markup
 from wtforms import ValidationError
 
 from .flows import find_account, operations
+from .hooks import error_page, security_headers
 from .i18n import gettext as _
 from .i18n import speak_applicant_locale, text_of
 from .lifecycle import IllegalTransition
@@ -38,7 +39,6 @@ from .rendering import template_context
 from .resources import resource_dir
 from .state import EXTENSION_KEY, get_state
 from .templating import PackagedTemplateLoader
-from .views import _error, _security_headers
 
 ADMIN_KEY = "industry_auth_admin"
 
@@ -125,9 +125,9 @@ def _guard():
 
 
 # The applicant pages' headers and error page apply here too.
-blueprint.after_request(_security_headers)
+blueprint.after_request(security_headers)
 for _code in (400, 403, 404, 405):
-    blueprint.register_error_handler(_code, _error)
+    blueprint.register_error_handler(_code, error_page)
 
 
 @blueprint.get("/")

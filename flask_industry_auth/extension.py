@@ -18,6 +18,7 @@ from .certificates.validation import load_anchors
 from .cli import cli
 from .config import configure
 from .flows.behaviour import connect
+from .hooks import database_unavailable
 from .i18n import lazy_gettext, select_locale
 from .lifecycle import Lifecycle, add_approval
 from .migrate import exclude_from_host_migrations
@@ -27,7 +28,7 @@ from .ratelimit import init_limiter
 from .sessions import guard_user_loader
 from .signals import send_committed
 from .state import EXTENSION_KEY, IndustryAuthState, get_state
-from .views import blueprint, database_unavailable
+from .views import blueprint
 
 if TYPE_CHECKING:
     from flask_sqlalchemy import SQLAlchemy

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import logging
-
 from flask import (
     Blueprint,
     abort,
@@ -16,28 +14,22 @@ from flask import (
     session,
     url_for,
 )
-from flask_wtf.csrf import validate_csrf
-from wtforms import ValidationError
 
-from . import forms, sessions
+from . import forms, hooks, messages, sessions
 from .certificates.errors import CertificateRefused
-from .filing import account_required, current_account, wants_json
+from .filing import account_required, current_account
 from .flows import activation, authentication, certificate, recovery, registration
 from .flows import profile as profile_flow
 from .i18n import (
     LOCALE_SESSION_KEY,
-    applicant_gettext,
     current_locale,
     speak_applicant_locale,
-    text_of,
 )
 from .i18n import gettext as _
-from .rendering import policy_with_nonce, render_input, template_context
+from .rendering import render_input, template_context
 from .resources import resource_dir
 from .state import get_state
 from .templating import PackagedTemplateLoader
-
-log = logging.getLogger(__name__)
 
 blueprint = Blueprint(
     "industry_auth",
@@ -55,134 +47,14 @@ ACTIVATION_TOKEN_KEY = "_industry_auth_activation_token"  # noqa: S105 (a key na
 TOKEN_IN_SESSION = "confirm"  # noqa: S105 (a placeholder, not a secret)
 #: Session key holding this session's certificate challenge.
 CERT_CHALLENGE_KEY = "_industry_auth_cert_challenge"
-#: Endpoints reachable while a password change is forced.
-_ALLOWED_DURING_FORCED_CHANGE = frozenset(
-    {
-        "industry_auth.change_password",
-        "industry_auth.logout",
-        "industry_auth.set_language",
-        "industry_auth.static",
-        "industry_auth.session_status",
-        "static",
-    }
-)
-
 blueprint.context_processor(template_context)
+blueprint.before_request(hooks.check_csrf)
+blueprint.before_app_request(hooks.check_session)
+blueprint.after_request(hooks.security_headers)
+for _code in (400, 403, 404, 405, 429):
+    blueprint.register_error_handler(_code, hooks.error_page)
 speak_applicant_locale(blueprint)
 blueprint.add_app_template_filter(render_input, "industry_auth_input")
-
-
-@blueprint.before_request
-def _check_csrf():
-    # One check for every POST of the blueprint, login and logout included.
-    if request.method == "POST":
-        try:
-            validate_csrf(request.form.get("csrf_token"))
-        except ValidationError as refused:
-            _explain_csrf_refusal(str(refused))
-            abort(400, description="csrf")
-
-
-def _explain_csrf_refusal(reason: str) -> None:
-    # A Secure session cookie is never sent back over plain HTTP, so every form "expires":
-    # say so in the log, where the portal's developer looks, not only on the page.
-    config = current_app.config
-    if config.get("SESSION_COOKIE_SECURE") and not request.is_secure:
-        log.warning(
-            "flask_industry_auth: refused a POST to %s (%s): the session cookie is Secure but "
-            "this request came over plain HTTP, so the browser never sends the cookie back. "
-            "Serve the portal over HTTPS (behind a TLS proxy, apply werkzeug's ProxyFix), or "
-            "for a local plain-HTTP demo set INDUSTRY_AUTH_SECURE_COOKIES = False.",
-            request.path,
-            reason,
-        )
-    else:
-        log.info("flask_industry_auth: refused a POST to %s: %s", request.path, reason)
-
-
-@blueprint.before_app_request
-def _check_session():
-    # Runs for the host's pages too: an expired session ends everywhere, and after a
-    # system-issued password nothing else, ours or the host's, is reachable.
-    manager = getattr(current_app, "login_manager", None)
-    if manager is not None:
-        sessions.guard_user_loader(manager)  # the host may have replaced loader or manager
-    if request.endpoint in ("static", "industry_auth.static"):
-        return None
-    if request.blueprint == "industry_auth_admin":
-        return None  # staff pages: the applicant's session rules are not the staff user's
-    account = current_account()
-    if account is None:
-        return None
-    ours = request.blueprint == "industry_auth"
-    if sessions.expired():
-        sessions.end()
-        if not ours:
-            return None  # a host page decides itself whether it needs an applicant
-        if wants_json():
-            return jsonify(error="session_expired", login_url=url_for(".login")), 401
-        flash(
-            applicant_gettext(
-                "You were logged out after a period without activity. Please log in again."
-            ),
-            "info",
-        )
-        return redirect(url_for(".login"))
-    if request.endpoint != "industry_auth.session_status":
-        sessions.touch()
-    if account.must_change_password and request.endpoint not in _ALLOWED_DURING_FORCED_CHANGE:
-        url = url_for("industry_auth.change_password")
-        if wants_json():
-            return jsonify(error="password_change_required", change_password_url=url), 403
-        return redirect(url)
-    return None
-
-
-#: Pages that carry a token in their URL or form: never leak it through Referer.
-_TOKEN_ENDPOINTS = frozenset({"industry_auth.activate"})
-
-
-@blueprint.after_request
-def _security_headers(response):
-    headers = response.headers
-    csp = current_app.config["INDUSTRY_AUTH_CSP"]
-    if csp:
-        headers.setdefault("Content-Security-Policy", policy_with_nonce(csp))
-    headers.setdefault("X-Content-Type-Options", "nosniff")
-    headers.setdefault("X-Frame-Options", "DENY")
-    if request.endpoint in _TOKEN_ENDPOINTS:
-        headers["Referrer-Policy"] = "no-referrer"
-    else:
-        headers.setdefault("Referrer-Policy", "same-origin")
-    if request.endpoint != "industry_auth.static":
-        # Account pages hold personal data: no copy in any cache, back button included.
-        headers["Cache-Control"] = "no-store"
-    return response
-
-
-def database_unavailable(error):
-    """503 while the database is unreachable: nothing was saved (the transaction is gone)."""
-    import contextlib
-    import logging
-
-    logging.getLogger(__name__).error("flask_industry_auth: database unavailable: %s", error)
-    with contextlib.suppress(Exception):  # the connection is broken: nothing left to undo
-        get_state().db.session.rollback()
-    # Rendered without the context processors: they ask the database who is logged in.
-    from .i18n import current_locale, gettext
-
-    template = current_app.jinja_env.get_template("industry_auth/unavailable.html")
-    page = template.render(_=gettext, industry_auth_locale=current_locale())
-    return page, 503, {"Retry-After": "60", "Cache-Control": "no-store"}
-
-
-@blueprint.errorhandler(400)
-@blueprint.errorhandler(403)
-@blueprint.errorhandler(404)
-@blueprint.errorhandler(405)
-@blueprint.errorhandler(429)
-def _error(error):
-    return render_template("industry_auth/error.html", error=error), error.code
 
 
 # -- 申請 (apply) ---------------------------------------------------------------------
@@ -266,25 +138,8 @@ def login():
             if result.account.must_change_password:
                 return redirect(url_for(".change_password"))
             return redirect(_next_url())
-        failure = _login_failure(result)
+        failure = messages.login_failure(result)
     return render_template("industry_auth/login.html", form=form, failure=failure)
-
-
-def _login_failure(result) -> str:
-    # Told only after the right password (the flow says so): anyone else gets the generic one.
-    if result.reason == "not_activated":
-        return _(
-            "This account has not been activated yet. Open the activation link in "
-            "the mail we sent you."
-        )
-    if result.reason == "not_allowed":
-        message = get_state().lifecycle.login_message(result.account.state)
-        if message is not None:
-            return text_of(message)
-    return _(
-        "Login failed: check the unified business number, account ID and "
-        "password. After several failures the account is locked for a while."
-    )
 
 
 def _next_url() -> str:
@@ -392,37 +247,10 @@ def change_password():
                 sessions.renew(account)  # the flow ended every session; keep this one
                 flash(_("Your password has been changed."), "success")
                 return redirect(url_for(current_app.config["INDUSTRY_AUTH_HOME_ENDPOINT"]))
-            _field_errors(form, problems, _password_messages())
+            _field_errors(form, problems, messages.password_messages())
     return render_template(
         "industry_auth/change_password.html", form=form, account=account, forced=forced
     )
-
-
-def _password_messages() -> dict[str, tuple[str, str]]:
-    config = current_app.config
-    return {
-        "wrong_old_password": ("old_password", _("The old password is not correct.")),
-        "too_short": (
-            "new_password",
-            _("Use at least %(min)d characters.", min=config["INDUSTRY_AUTH_PASSWORD_MIN_LENGTH"]),
-        ),
-        "too_long": (
-            "new_password",
-            _("Use at most %(max)d characters.", max=config["INDUSTRY_AUTH_PASSWORD_MAX_LENGTH"]),
-        ),
-        "common": ("new_password", _("This password is too common. Choose another.")),
-        "contains_identifier": (
-            "new_password",
-            _("The password must not contain your business number, account ID, names or email."),
-        ),
-        "reused": (
-            "new_password",
-            _(
-                "The new password must differ from your last %(n)d passwords.",
-                n=config["INDUSTRY_AUTH_PASSWORD_HISTORY"],
-            ),
-        ),
-    }
 
 
 def _field_errors(form, problems: list[str], messages: dict[str, tuple[str, str]]) -> None:
@@ -432,47 +260,6 @@ def _field_errors(form, problems: list[str], messages: dict[str, tuple[str, str]
 
 
 # -- 憑證 (certificate accounts) -----------------------------------------------------------
-
-
-def certificate_message(reason: str) -> str:
-    """What the applicant is told when a card is refused: precise, so they can act."""
-    messages = {
-        "expired": _("Your certificate has expired. Renew it with the certificate authority."),
-        "not_yet_valid": _("Your certificate is not valid yet."),
-        "revoked": _(
-            "Your certificate has been revoked (停用). Contact the certificate authority."
-        ),
-        "revocation_unknown": _(
-            "The certificate's revocation status cannot be checked right "
-            "now. Please try again later."
-        ),
-        "untrusted": _(
-            "This certificate was not issued by a certificate authority this "
-            "portal accepts (工商憑證 MOEACA or 自然人憑證 MOICA)."
-        ),
-        "wrong_card": _(
-            "This is not the right certificate: use the signing certificate of a "
-            "工商憑證 or 自然人憑證 card."
-        ),
-        "wrong_company": _(
-            "The certificate belongs to another company (統一編號) than the account or the form."
-        ),
-        "no_account": _(
-            "No account uses this certificate yet. Apply for a certificate "
-            "account, or bind your 自然人憑證 to your account first."
-        ),
-        "not_activated": _(
-            "This account has not been activated yet. Open the activation "
-            "link in the mail we sent you."
-        ),
-        "not_allowed": _(
-            "This account cannot log in at the moment. Contact the portal's service desk."
-        ),
-        "challenge_expired": _(
-            "The signing request expired or was already used. Please try again."
-        ),
-    }
-    return messages.get(reason, _("The signature could not be verified. Please try again."))
 
 
 @blueprint.route("/certificate/challenge", methods=["POST"])
@@ -507,7 +294,7 @@ def certificate_login():
         "industry_auth/login.html",
         form=forms.LoginForm(formdata=None),
         failure=None,
-        certificate_failure=certificate_message(result.reason),
+        certificate_failure=messages.certificate_message(result.reason),
     )
 
 
@@ -522,7 +309,7 @@ def register_certificate():
             try:
                 certificate.apply(_application(form), *_signed())
             except CertificateRefused as refused:
-                failure = certificate_message(refused.reason)
+                failure = messages.certificate_message(refused.reason)
             else:
                 return redirect(url_for(".register_done"))
         return render_template(
@@ -544,7 +331,7 @@ def bind_certificate():
         try:
             certificate.bind_citizen_card(account, *_signed())
         except CertificateRefused as refused:
-            failure = certificate_message(refused.reason)
+            failure = messages.certificate_message(refused.reason)
         else:
             sessions.end()
             flash(_("The card is bound to your account. Log in with it from now on."), "success")

@@ -1,0 +1,137 @@
+"""What the package does around requests, apart from its pages: the CSRF check of every
+POST, the applicant's session rules on every request of the app (the host's pages included:
+an expired session ends, a forced password change comes first), the security headers of its
+pages, and its error and 503 pages. ``views`` and ``admin`` install them on their blueprints.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+
+from flask import abort, current_app, flash, jsonify, redirect, render_template, request, url_for
+from flask_wtf.csrf import validate_csrf
+from wtforms import ValidationError
+
+from . import sessions
+from .filing import current_account, wants_json
+from .i18n import applicant_gettext, current_locale, gettext
+from .rendering import policy_with_nonce
+from .state import get_state
+
+log = logging.getLogger(__name__)
+
+#: Endpoints reachable while a password change is forced.
+_ALLOWED_DURING_FORCED_CHANGE = frozenset(
+    {
+        "industry_auth.change_password",
+        "industry_auth.logout",
+        "industry_auth.set_language",
+        "industry_auth.static",
+        "industry_auth.session_status",
+        "static",
+    }
+)
+
+
+def check_csrf():
+    """Every POST of the package's blueprints carries a valid CSRF token, or gets a 400."""
+    if request.method == "POST":
+        try:
+            validate_csrf(request.form.get("csrf_token"))
+        except ValidationError as refused:
+            _explain_csrf_refusal(str(refused))
+            abort(400, description="csrf")
+
+
+def _explain_csrf_refusal(reason: str) -> None:
+    # A Secure session cookie is never sent back over plain HTTP, so every form "expires":
+    # say so in the log, where the portal's developer looks, not only on the page.
+    config = current_app.config
+    if config.get("SESSION_COOKIE_SECURE") and not request.is_secure:
+        log.warning(
+            "flask_industry_auth: refused a POST to %s (%s): the session cookie is Secure but "
+            "this request came over plain HTTP, so the browser never sends the cookie back. "
+            "Serve the portal over HTTPS (behind a TLS proxy, apply werkzeug's ProxyFix), or "
+            "for a local plain-HTTP demo set INDUSTRY_AUTH_SECURE_COOKIES = False.",
+            request.path,
+            reason,
+        )
+    else:
+        log.info("flask_industry_auth: refused a POST to %s: %s", request.path, reason)
+
+
+def check_session():
+    """The applicant's session rules, before every request of the app (the host's too)."""
+    # Runs for the host's pages too: an expired session ends everywhere, and after a
+    # system-issued password nothing else, ours or the host's, is reachable.
+    manager = getattr(current_app, "login_manager", None)
+    if manager is not None:
+        sessions.guard_user_loader(manager)  # the host may have replaced loader or manager
+    if request.endpoint in ("static", "industry_auth.static"):
+        return None
+    if request.blueprint == "industry_auth_admin":
+        return None  # staff pages: the applicant's session rules are not the staff user's
+    account = current_account()
+    if account is None:
+        return None
+    ours = request.blueprint == "industry_auth"
+    if sessions.expired():
+        sessions.end()
+        if not ours:
+            return None  # a host page decides itself whether it needs an applicant
+        if wants_json():
+            return jsonify(error="session_expired", login_url=url_for("industry_auth.login")), 401
+        flash(
+            applicant_gettext(
+                "You were logged out after a period without activity. Please log in again."
+            ),
+            "info",
+        )
+        return redirect(url_for("industry_auth.login"))
+    if request.endpoint != "industry_auth.session_status":
+        sessions.touch()
+    if account.must_change_password and request.endpoint not in _ALLOWED_DURING_FORCED_CHANGE:
+        url = url_for("industry_auth.change_password")
+        if wants_json():
+            return jsonify(error="password_change_required", change_password_url=url), 403
+        return redirect(url)
+    return None
+
+
+#: Pages that carry a token in their URL or form: never leak it through Referer.
+_TOKEN_ENDPOINTS = frozenset({"industry_auth.activate"})
+
+
+def security_headers(response):
+    """The package's pages' security headers (CSP, framing, referrer, no caching)."""
+    headers = response.headers
+    csp = current_app.config["INDUSTRY_AUTH_CSP"]
+    if csp:
+        headers.setdefault("Content-Security-Policy", policy_with_nonce(csp))
+    headers.setdefault("X-Content-Type-Options", "nosniff")
+    headers.setdefault("X-Frame-Options", "DENY")
+    if request.endpoint in _TOKEN_ENDPOINTS:
+        headers["Referrer-Policy"] = "no-referrer"
+    else:
+        headers.setdefault("Referrer-Policy", "same-origin")
+    if request.endpoint != "industry_auth.static":
+        # Account pages hold personal data: no copy in any cache, back button included.
+        headers["Cache-Control"] = "no-store"
+    return response
+
+
+def database_unavailable(error):
+    """503 while the database is unreachable: nothing was saved (the transaction is gone)."""
+    log.error("flask_industry_auth: database unavailable: %s", error)
+    with contextlib.suppress(Exception):  # the connection is broken: nothing left to undo
+        get_state().db.session.rollback()
+    # Rendered without the context processors: they ask the database who is logged in.
+    template = current_app.jinja_env.get_template("industry_auth/unavailable.html")
+    page = template.render(_=gettext, industry_auth_locale=current_locale())
+    return page, 503, {"Retry-After": "60", "Cache-Control": "no-store"}
+
+
+def error_page(error):
+    """The package's page for a 400, 403, 404, 405 or 429."""
+    return render_template("industry_auth/error.html", error=error), error.code
