@@ -117,8 +117,10 @@ class IndustryAuth:
                 app.register_error_handler(error, database_unavailable)
         app.cli.add_command(cli)
         exclude_from_host_migrations(app)
-        # Signals of a transaction the host committed itself go out when the context ends.
-        app.teardown_appcontext(_send_committed_signals)
+        # Signals of a transaction the host committed itself go out when the request (or the
+        # app context) ends.
+        app.teardown_request(_send_committed_signals)  # before a host's session.remove()
+        app.teardown_appcontext(_send_committed_signals)  # CLI commands, app contexts
 
     def get_lifecycle(self, app: Flask | None = None) -> Lifecycle:
         """The lifecycle of ``app`` (default: the current app), for hosts to extend."""

@@ -14,6 +14,8 @@ import json
 import logging
 import smtplib
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any
 
@@ -27,12 +29,11 @@ from flask_mail import Connection, Message
 
 from .models import utcnow
 from .rendering import template_context
-from .signals import after_commit, send_committed
+from .signals import after_commit, pending_calls, send_committed
 from .state import get_state
 
 log = logging.getLogger(__name__)
 
-_SESSION_KEY = "industry_auth_outbox"
 
 #: Every kind of mail the package sends, and when. A kind is three templates, each of which a
 #: host may override: ``industry_auth/email/<kind>_subject.txt``, ``<kind>_message.txt`` and
@@ -98,30 +99,50 @@ def queue_mail(kind: str, account: Any, *, recipient: str | None = None, **conte
     )
     session = state.db.session()
     session.add(row)
-    if not session.info.get(_SESSION_KEY):
+    if not any(call is _dispatch_committed for _, call, _a in pending_calls(session)):
         # Whoever commits (a flow, or host code after lifecycle.fire()), delivery starts then.
-        session.info[_SESSION_KEY] = True
         after_commit(session, _dispatch_committed, session=session)
     return row
 
 
 def _dispatch_committed(session: Any) -> None:
-    session.info.pop(_SESSION_KEY, None)
     dispatch()
 
 
-@sa.event.listens_for(sa.orm.Session, "after_soft_rollback")
-def _forget_queued(session: sa.orm.Session, previous_transaction: Any) -> None:
-    if not previous_transaction.nested:
-        session.info.pop(_SESSION_KEY, None)
+#: In ``session.info``: how many :func:`in_host_transaction` blocks are open.
+_HOST_UNIT = "industry_auth_host_unit"
 
 
 def commit_and_dispatch() -> None:
-    """Commit the session; then the mail it queued goes to delivery and the signals (and
-    lifecycle callbacks) that waited for the commit are sent."""
-    db = get_state().db
-    db.session.commit()
-    send_committed(db.session())
+    """End a flow: commit the session (what the host had pending with it), then the mail it
+    queued goes to delivery and the signals (and lifecycle callbacks) that waited for the
+    commit are sent. Inside :func:`in_host_transaction` it only flushes: the host commits."""
+    session = get_state().db.session()
+    if session.info.get(_HOST_UNIT):
+        session.flush()
+        return
+    session.commit()
+    send_committed(session)
+
+
+@contextmanager
+def in_host_transaction() -> Iterator[Any]:
+    """Run the package's flows inside the host's own unit of work::
+
+        with in_host_transaction():
+            db.session.add(Filing(...))
+            operations.perform(account_id, "disable", actor="staff:chen")
+        db.session.commit()  # or rollback(): the flow's changes go with the host's
+
+    The flows flush instead of committing; their mail and signals go out after the host's
+    commit (at the end of the app context, or with ``signals.send_committed()``), and not at
+    all if it rolls back."""
+    session = get_state().db.session()
+    session.info[_HOST_UNIT] = session.info.get(_HOST_UNIT, 0) + 1
+    try:
+        yield session
+    finally:
+        session.info[_HOST_UNIT] -= 1
 
 
 def dispatch() -> None:

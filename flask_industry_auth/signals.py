@@ -70,7 +70,13 @@ _COMMITTED = "industry_auth_committed_signals"
 def after_commit(session: Any, call: Any, /, **arguments: Any) -> None:
     """Call ``call(**arguments)`` once ``session``'s transaction commits (a signal's ``send``
     with the app as sender, or a lifecycle callback); forgotten if it rolls back."""
-    session.info.setdefault(_PENDING, []).append((call, arguments))
+    owner = session.get_nested_transaction() or session.get_transaction()
+    session.info.setdefault(_PENDING, []).append((owner, call, arguments))
+
+
+def pending_calls(session: Any) -> list:
+    """What waits for ``session``'s commit: ``(transaction, call, arguments)`` triples."""
+    return session.info.get(_PENDING, [])
 
 
 def send_after_commit(signal: Signal, **arguments: Any) -> None:
@@ -86,7 +92,13 @@ class _Send:
         self.signal, self.app = signal, app
 
     def __call__(self, **arguments: Any) -> None:
-        self.signal.send(self.app, _async_wrapper=self.app.ensure_sync, **arguments)
+        # Each receiver on its own: one that fails is logged (and its work rolled back),
+        # and the others still hear the signal.
+        for receiver in self.signal.receivers_for(self.app):
+            try:
+                self.app.ensure_sync(receiver)(self.app, **arguments)
+            except Exception:
+                _failed()
 
 
 def send_committed(session: Any | None = None) -> None:
@@ -101,19 +113,55 @@ def send_committed(session: Any | None = None) -> None:
             try:
                 call(**arguments)
             except Exception:
-                log.exception("flask_industry_auth: a receiver failed after the commit")
+                _failed(session)
+
+
+def _failed(session: Any | None = None) -> None:
+    log.exception("flask_industry_auth: a receiver failed after the commit")
+    if session is None:
+        from .state import get_state
+
+        session = get_state().db.session()
+    session.rollback()  # its half-done work must not reach the next commit
+
+
+def _chain(transaction: Any):
+    while transaction is not None:
+        yield transaction
+        transaction = transaction.parent
 
 
 @sa.event.listens_for(sa.orm.Session, "after_commit")
 def _committed(session: sa.orm.Session) -> None:
-    # The session cannot run SQL inside this event: the calls wait for send_committed().
-    pending = session.info.pop(_PENDING, None)
-    if pending:
-        session.info.setdefault(_COMMITTED, []).extend(pending)
+    nested = session.get_nested_transaction()
+    pending = session.info.get(_PENDING)
+    if not pending:
+        return
+    if nested is not None:  # a savepoint was released: its calls now wait for its parent
+        session.info[_PENDING] = [
+            (nested.parent if owner is nested else owner, call, args)
+            for owner, call, args in pending
+        ]
+        return
+    session.info.pop(_PENDING)
+    session.info.setdefault(_COMMITTED, []).extend((c, a) for _, c, a in pending)
 
 
 @sa.event.listens_for(sa.orm.Session, "after_soft_rollback")
 def _rolled_back(session: sa.orm.Session, previous_transaction: Any) -> None:
-    # Every rollback of the whole transaction, whether or not it had reached the database.
+    pending = session.info.get(_PENDING)
+    if not pending:
+        return
     if not previous_transaction.nested:
+        session.info.pop(_PENDING)
+        return
+    session.info[_PENDING] = [
+        entry for entry in pending if previous_transaction not in _chain(entry[0])
+    ]
+
+
+@sa.event.listens_for(sa.orm.Session, "after_transaction_end")
+def _ended(session: sa.orm.Session, transaction: Any) -> None:
+    # The root transaction ended without a commit (close(), reset()): nothing it did happened.
+    if transaction.parent is None and not transaction.nested:
         session.info.pop(_PENDING, None)

@@ -20,6 +20,9 @@ pytestmark = pytest.mark.skipif(
 def _queue(app, count: int) -> None:
     from flask_industry_auth.mail import queue_mail
 
+    # As in a deployment with workers: the app that queues leaves the sending to them.
+    app.config["INDUSTRY_AUTH_MAIL_DELIVERY"] = "worker"
+
     with app.test_request_context():
         Account = auth.account_model
         account = Account(

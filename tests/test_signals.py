@@ -220,3 +220,65 @@ def test_a_states_login_message_is_told_only_after_the_right_password(reviewed, 
     wrong = portal.login(VALID["business_id"], details["account_id"], "not the password!!")
     assert "Your account is under review." not in text_of(wrong)
     assert "登入失敗" in text_of(wrong)
+
+
+def test_wrong_guesses_count_so_the_message_is_no_password_oracle(reviewed, smtp):
+    app, lifecycle, _ = reviewed
+    from tests.helpers import Portal, text_of
+
+    portal = Portal(app, app.test_client(), smtp)
+    details = portal.active_account()
+    portal.logout()
+    with app.app_context():
+        account = db.session.scalar(
+            db.select(auth.account_model).filter_by(account_id=details["account_id"])
+        )
+        lifecycle.fire(account, "suspend_for_review", reason="文件不符")
+        db.session.commit()
+    for _ in range(app.config["INDUSTRY_AUTH_MAX_FAILED_LOGINS"]):
+        portal.login(VALID["business_id"], details["account_id"], "a wrong guess!!")
+    right = portal.login(VALID["business_id"], details["account_id"], OWN_PASSWORD)
+    assert "Your account is under review." not in text_of(right)
+    assert portal.account(details["account_id"]).failed_logins == 5
+
+
+def test_a_receiver_that_fails_leaves_the_others_and_the_request_alone(portal, app):
+    heard = []
+
+    def broken(sender, account, **_):
+        db.session.add(auth.models.AuditEvent(outcome="ok"))  # no event: NOT NULL refuses
+        db.session.flush()
+
+    def after(sender, account, **_):
+        heard.append(account.account_id)
+
+    signals.logged_in.connect(broken, sender=app)
+    signals.logged_in.connect(after, sender=app)
+    try:
+        details = portal.active_account()  # the first login goes through
+    finally:
+        signals.logged_in.disconnect(broken, sender=app)
+        signals.logged_in.disconnect(after, sender=app)
+    assert heard == [details["account_id"]]
+    assert portal.client.get("/account/").status_code == 200
+
+
+def test_nothing_is_sent_for_a_savepoint_rolled_back_or_a_session_closed(reviewed, smtp):
+    app, lifecycle, committed = reviewed
+    from tests.helpers import Portal
+
+    portal = Portal(app, app.test_client(), smtp)
+    details = portal.active_account()
+    with app.app_context():
+        account = db.session.scalar(
+            db.select(auth.account_model).filter_by(account_id=details["account_id"])
+        )
+        savepoint = db.session.begin_nested()
+        lifecycle.fire(account, "suspend_for_review", reason="不算")
+        savepoint.rollback()
+        db.session.commit()
+        account = db.session.get(auth.account_model, account.id)
+        lifecycle.fire(account, "suspend_for_review", reason="也不算")
+        db.session.close()
+        db.session.commit()  # an unrelated, empty commit
+    assert committed == []

@@ -1,5 +1,11 @@
 """Business logic with no HTTP in it: each flow validates, changes, audits, commits, then
-mails. Views call these; so can the CLI and host code."""
+mails and sends its signals. Views call these; so can the CLI and host code.
+
+A flow commits the host's ``db.session``, whatever else the host had pending in it; a flow
+that refuses commits only what it recorded (an audit row) and raises, so the host's pending
+changes are never rolled back by it. Inside ``mail.in_host_transaction()`` flows flush
+instead of committing, and the host's commit or rollback decides for both.
+"""
 
 from __future__ import annotations
 

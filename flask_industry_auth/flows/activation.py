@@ -58,7 +58,7 @@ def activate(token: str | None) -> TokenStatus:
         .execution_options(synchronize_session=False)
     )
     if consumed.rowcount != 1:
-        state.db.session.rollback()
+        commit_and_dispatch()  # nothing changed: the link was used meanwhile
         return TokenStatus.INVALID
     state.db.session.refresh(account)
     state.lifecycle.fire(account, "activate")

@@ -137,10 +137,13 @@ def _check(state, config, account, business_id: str, verifier) -> LoginResult:
             return _use_temporary_password(account, lifecycle)
         return LoginResult(account, "locked")
     if account.state != REQUESTED and not lifecycle.can_log_in(account.state):
-        # One hash, as for any account; only the right password learns the state's message.
+        # One hash, as for any account; only the right password learns the state's message,
+        # and wrong ones count, so the message is no way to test passwords without limit.
         if verifier.verify(account.password_hash):
+            if account.failed_logins >= config["INDUSTRY_AUTH_MAX_FAILED_LOGINS"]:
+                return LoginResult(account, "wrong_password")
             return LoginResult(account, "not_allowed")
-        return LoginResult(account, "wrong_password")
+        return _count_failure(state, config, account, now)
 
     if verifier.verify(account.password_hash):
         if account.state == REQUESTED:

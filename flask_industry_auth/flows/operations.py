@@ -126,7 +126,7 @@ def perform(account_id: str, event: str, *, actor: str, reason: str | None = Non
         except LifecycleReasonRequired:
             problem = ReasonRequired(f"{event!r} needs a reason: the transition asks for one")
     if problem is not None:
-        ia.db.session.rollback()
+        commit_and_dispatch()  # nothing of the flow's; the host's pending work is kept
         raise problem
     commit_and_dispatch()
     return account.state
@@ -136,7 +136,7 @@ def resend_activation(account_id: str, *, actor: str) -> None:
     """A fresh activation link (and system password) for an account awaiting activation."""
     account = _locked_account(account_id)
     if account.state != REQUESTED:
-        get_state().db.session.rollback()
+        commit_and_dispatch()
         raise OperationRefused(
             f"{account.account_id} is {account.state!r}: only a {REQUESTED!r} account is "
             "waiting for its activation mail"
@@ -163,7 +163,7 @@ def delete(account_id: str, *, actor: str) -> str:
     try:
         ia.lifecycle.fire(account, "delete", actor=actor)
     except IllegalTransition:
-        ia.db.session.rollback()
+        commit_and_dispatch()  # the refusal's audit row
         raise
     name = pseudonym(account.account_id)
     session = ia.db.session
@@ -286,6 +286,6 @@ def prune_audit(days: int | None = None) -> int:
 def _locked_account(account_id: str):
     account = find_account(account_id, for_update=True)
     if account is None:
-        get_state().db.session.rollback()
+        commit_and_dispatch()
         raise AccountNotFound(f"no account {account_id!r}")
     return account
