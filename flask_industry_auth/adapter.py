@@ -6,7 +6,7 @@ Pass an instance to ``IndustryAuth(adapter=...)``. Keep it small: deployment val
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import urlsplit
 
 from . import passwords
@@ -20,6 +20,10 @@ class AccountAdapter:
 
     #: Length of generated account ids (5 bits a symbol: 8 → 2^40 ids).
     account_id_length = 8
+    #: What applicants are told, by refusal code (see :data:`~.messages.MESSAGES`): a
+    #: message id of the portal's catalogs, a lazy string or ``{"zh_Hant_TW": …, "en": …}``
+    #: per code the portal words its own way.
+    messages: ClassVar[dict[str, Any]] = {}
 
     def generate_account_id(self) -> str:
         """A new 電子身分帳號: short, readable, no ambiguous characters (no 0/O, 1/I/L).

@@ -1,97 +1,125 @@
-"""What applicants are told, by refusal code: the flows refuse with codes, and these tables
-turn them into the applicant's words (in the applicant's language, from the catalogs)."""
+"""What applicants are told, by refusal code: the flows refuse with a code, and one table
+turns each code into the applicant's words, in the applicant's language.
+
+The table is :data:`MESSAGES` (catalog message ids, translated when shown). A portal changes
+any entry with its adapter (:attr:`~flask_industry_auth.adapter.AccountAdapter.messages`:
+a message id of its own catalogs, a lazy string, or ``{"zh_Hant_TW": …, "en": …}``); the
+README lists every code.
+"""
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import current_app
 
-from .i18n import gettext as _
 from .i18n import text_of
+from .lifecycle import N_
 from .state import get_state
 
+#: Every refusal code the flows use → what the applicant is told.
+MESSAGES: dict[str, str] = {
+    # Log in (flows.authentication.LoginResult.reason); one answer for every failure that
+    # could tell an attacker something.
+    "login_failed": N_(
+        "Login failed: check the unified business number, account ID and "
+        "password. After several failures the account is locked for a while."
+    ),
+    # Told only after the right password:
+    "not_activated": N_(
+        "This account has not been activated yet. Open the activation link in the mail we sent you."
+    ),
+    "not_allowed": N_(
+        "This account cannot log in at the moment. Contact the portal's service desk."
+    ),
+    # Passwords (flows.profile.change_password, passwords.check_policy)
+    "wrong_old_password": N_("The old password is not correct."),
+    "too_short": N_("Use at least %(min)d characters."),
+    "too_long": N_("Use at most %(max)d characters."),
+    "common": N_("This password is too common. Choose another."),
+    "contains_identifier": N_(
+        "The password must not contain your business number, account ID, names or email."
+    ),
+    "reused": N_("The new password must differ from your last %(n)d passwords."),
+    # Basic data (flows.profile.update_profile)
+    "password_required": N_("Enter your current password to change the email address."),
+    "wrong_password": N_("The current password is not correct."),
+    "email_taken": N_("Another account of this business already uses this email address."),
+    # Certificates (certificates.errors.REASONS)
+    "expired": N_("Your certificate has expired. Renew it with the certificate authority."),
+    "not_yet_valid": N_("Your certificate is not valid yet."),
+    "revoked": N_("Your certificate has been revoked (停用). Contact the certificate authority."),
+    "revocation_unknown": N_(
+        "The certificate's revocation status cannot be checked right now. Please try again later."
+    ),
+    "untrusted": N_(
+        "This certificate was not issued by a certificate authority this "
+        "portal accepts (工商憑證 MOEACA or 自然人憑證 MOICA)."
+    ),
+    "wrong_card": N_(
+        "This is not the right certificate: use the signing certificate of a "
+        "工商憑證 or 自然人憑證 card."
+    ),
+    "wrong_company": N_(
+        "The certificate belongs to another company (統一編號) than the account or the form."
+    ),
+    "no_account": N_(
+        "No account uses this certificate yet. Apply for a certificate "
+        "account, or bind your 自然人憑證 to your account first."
+    ),
+    "challenge_expired": N_("The signing request expired or was already used. Please try again."),
+    "certificate_failed": N_("The signature could not be verified. Please try again."),
+}
 
-def login_failure(result) -> str:
+#: The form field each password and basic-data code belongs to.
+FIELDS = {
+    "wrong_old_password": "old_password",
+    "too_short": "new_password",
+    "too_long": "new_password",
+    "common": "new_password",
+    "contains_identifier": "new_password",
+    "reused": "new_password",
+    "password_required": "current_password",
+    "wrong_password": "current_password",
+    "email_taken": "email",
+}
+
+
+def message(code: str, **variables: Any) -> str:
+    """What the applicant is told for ``code``: the portal's adapter's entry, else the
+    package's; ``variables`` fill its ``%(name)s`` places."""
+    text = get_state().adapter.messages.get(code) or MESSAGES[code]
+    shown = text_of(text)
+    return shown % variables if variables else shown
+
+
+def password_variables() -> dict[str, int]:
+    """The numbers the password messages mention, from the app's configuration."""
+    config = current_app.config
+    return {
+        "min": config["INDUSTRY_AUTH_PASSWORD_MIN_LENGTH"],
+        "max": config["INDUSTRY_AUTH_PASSWORD_MAX_LENGTH"],
+        "n": config["INDUSTRY_AUTH_PASSWORD_HISTORY"],
+    }
+
+
+def field_message(code: str) -> tuple[str, str]:
+    """``(form field, message)`` for a password or basic-data code."""
+    return FIELDS[code], message(code, **password_variables())
+
+
+def login_failure(result: Any) -> str:
     """What the login page says for a failed :class:`~.flows.authentication.LoginResult`."""
     # Told only after the right password (the flow says so): anyone else gets the generic one.
     if result.reason == "not_activated":
-        return _(
-            "This account has not been activated yet. Open the activation link in "
-            "the mail we sent you."
-        )
+        return message("not_activated")
     if result.reason == "not_allowed":
-        message = get_state().lifecycle.login_message(result.account.state)
-        if message is not None:
-            return text_of(message)
-    return _(
-        "Login failed: check the unified business number, account ID and "
-        "password. After several failures the account is locked for a while."
-    )
-
-
-def password_messages() -> dict[str, tuple[str, str]]:
-    """A password problem code → (the form field, what the applicant is told)."""
-    config = current_app.config
-    return {
-        "wrong_old_password": ("old_password", _("The old password is not correct.")),
-        "too_short": (
-            "new_password",
-            _("Use at least %(min)d characters.", min=config["INDUSTRY_AUTH_PASSWORD_MIN_LENGTH"]),
-        ),
-        "too_long": (
-            "new_password",
-            _("Use at most %(max)d characters.", max=config["INDUSTRY_AUTH_PASSWORD_MAX_LENGTH"]),
-        ),
-        "common": ("new_password", _("This password is too common. Choose another.")),
-        "contains_identifier": (
-            "new_password",
-            _("The password must not contain your business number, account ID, names or email."),
-        ),
-        "reused": (
-            "new_password",
-            _(
-                "The new password must differ from your last %(n)d passwords.",
-                n=config["INDUSTRY_AUTH_PASSWORD_HISTORY"],
-            ),
-        ),
-    }
+        state_message = get_state().lifecycle.login_message(result.account.state)
+        if state_message is not None:
+            return text_of(state_message)
+    return message("login_failed")
 
 
 def certificate_message(reason: str) -> str:
     """What the applicant is told when a card is refused: precise, so they can act."""
-    messages = {
-        "expired": _("Your certificate has expired. Renew it with the certificate authority."),
-        "not_yet_valid": _("Your certificate is not valid yet."),
-        "revoked": _(
-            "Your certificate has been revoked (停用). Contact the certificate authority."
-        ),
-        "revocation_unknown": _(
-            "The certificate's revocation status cannot be checked right "
-            "now. Please try again later."
-        ),
-        "untrusted": _(
-            "This certificate was not issued by a certificate authority this "
-            "portal accepts (工商憑證 MOEACA or 自然人憑證 MOICA)."
-        ),
-        "wrong_card": _(
-            "This is not the right certificate: use the signing certificate of a "
-            "工商憑證 or 自然人憑證 card."
-        ),
-        "wrong_company": _(
-            "The certificate belongs to another company (統一編號) than the account or the form."
-        ),
-        "no_account": _(
-            "No account uses this certificate yet. Apply for a certificate "
-            "account, or bind your 自然人憑證 to your account first."
-        ),
-        "not_activated": _(
-            "This account has not been activated yet. Open the activation "
-            "link in the mail we sent you."
-        ),
-        "not_allowed": _(
-            "This account cannot log in at the moment. Contact the portal's service desk."
-        ),
-        "challenge_expired": _(
-            "The signing request expired or was already used. Please try again."
-        ),
-    }
-    return messages.get(reason, _("The signature could not be verified. Please try again."))
+    return message(reason if reason in MESSAGES else "certificate_failed")

@@ -206,21 +206,7 @@ def profile():
         if not problems:
             flash(_("Your basic data has been saved."), "success")
             return redirect(url_for(".profile"))
-        _field_errors(
-            form,
-            problems,
-            {
-                "password_required": (
-                    "current_password",
-                    _("Enter your current password to change the email address."),
-                ),
-                "wrong_password": ("current_password", _("The current password is not correct.")),
-                "email_taken": (
-                    "email",
-                    _("Another account of this business already uses this email address."),
-                ),
-            },
-        )
+        _field_errors(form, problems)
     return render_template("industry_auth/profile.html", form=form, account=account)
 
 
@@ -247,16 +233,16 @@ def change_password():
                 sessions.renew(account)  # the flow ended every session; keep this one
                 flash(_("Your password has been changed."), "success")
                 return redirect(url_for(current_app.config["INDUSTRY_AUTH_HOME_ENDPOINT"]))
-            _field_errors(form, problems, messages.password_messages())
+            _field_errors(form, problems)
     return render_template(
         "industry_auth/change_password.html", form=form, account=account, forced=forced
     )
 
 
-def _field_errors(form, problems: list[str], messages: dict[str, tuple[str, str]]) -> None:
+def _field_errors(form, problems: list[str]) -> None:
     for code in problems:
-        field_name, message = messages[code]
-        form[field_name].errors = [*form[field_name].errors, message]
+        field_name, text = messages.field_message(code)
+        form[field_name].errors = [*form[field_name].errors, text]
 
 
 # -- 憑證 (certificate accounts) -----------------------------------------------------------

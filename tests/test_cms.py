@@ -78,8 +78,9 @@ def test_identity_of_the_cards(pki, card):
     assert (business.kind, business.business_id) == ("business", "04595257")
     citizen = card_identity(pki.citizen_card().certificate)
     assert (citizen.kind, citizen.business_id) == ("citizen", None)
-    with pytest.raises(ValueError, match="disagree"):
+    with pytest.raises(CertificateRefused, match="disagree") as refused:
         card_identity(pki.business_card("04595257", serial_number="22099131").certificate)
+    assert refused.value.reason == "wrong_company"
     # Without the subject serialNumber the attribute alone decides.
     assert (
         card_identity(pki.business_card("04595257", serial_number=None).certificate).business_id

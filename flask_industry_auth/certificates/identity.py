@@ -8,6 +8,8 @@ from asn1crypto import x509 as ax509
 from cryptography import x509
 from cryptography.x509.oid import NameOID
 
+from .errors import CertificateRefused
+
 #: Subject Directory Attributes, the extension holding the Taiwan attributes.
 OID_SUBJECT_DIRECTORY_ATTRIBUTES = "2.5.29.9"
 #: 統一編號 of the company (MOEACA 工商憑證).
@@ -54,8 +56,9 @@ def directory_attributes(cert: x509.Certificate) -> dict[str, str]:
 def card_identity(cert: x509.Certificate) -> CardIdentity:
     """Read the identity of a signing certificate.
 
-    Raises ``ValueError`` when the certificate is neither a MOEACA nor a MOICA one, or when
-    its 統一編號 attribute and its subject serialNumber disagree.
+    Raises :class:`~.errors.CertificateRefused`: ``wrong_card`` when the certificate is
+    neither a MOEACA nor a MOICA one, ``wrong_company`` when its 統一編號 attribute and its
+    subject serialNumber disagree.
     """
     attributes = directory_attributes(cert)
     serial_numbers = [a.value for a in cert.subject.get_attributes_for_oid(NameOID.SERIAL_NUMBER)]
@@ -67,8 +70,10 @@ def card_identity(cert: x509.Certificate) -> CardIdentity:
     if OID_UBN in attributes:
         ubn = attributes[OID_UBN].strip()
         if any(str(s).strip() != ubn for s in serial_numbers):
-            raise ValueError("the 統一編號 attribute and the subject serialNumber disagree")
+            raise CertificateRefused(
+                "wrong_company", "the 統一編號 attribute and the subject serialNumber disagree"
+            )
         return CardIdentity(kind=BUSINESS, business_id=ubn, **common)
     if OID_ID_LAST4 in attributes:
         return CardIdentity(kind=CITIZEN, business_id=None, **common)
-    raise ValueError("not a MOEACA or MOICA certificate")
+    raise CertificateRefused("wrong_card", "not a MOEACA or MOICA certificate")
