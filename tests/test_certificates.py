@@ -184,8 +184,13 @@ def test_a_card_of_another_company_cannot_apply(holder, pki):
     ],
 )
 def test_refused_cards_get_a_clear_reason_and_are_audited(holder, pki, make_card, reason, message):
+    from flask_industry_auth import signals
+
     holder.card_account(pki.business_card(UBN))
+    failed = []
+    signals.login_failed.connect(lambda _, **kw: failed.append(kw["reason"]), holder.app, False)
     response = holder.card_login(make_card(pki))
+    assert failed == [reason]  # once, after the refusal's commit
     assert response.status_code == 200
     assert message in text_of(response)
     assert holder.client.get("/account/").status_code == 302  # not logged in

@@ -96,6 +96,9 @@ def login(signature: str, challenge: str | None) -> LoginResult:
         identity = verify(signature, challenge, "login")
         account = _account_for(identity)
     except CertificateRefused as refused:
+        send_after_commit(
+            signals.login_failed, account=None, account_id=None, reason=refused.reason
+        )
         _refused(None, "certificate_login", refused)
         return LoginResult(None, refused.reason)
     state = get_state()
