@@ -8,7 +8,7 @@ from flask_login import user_logged_in
 from flask_industry_auth import ACTIVATED, LOCKED, IllegalTransition, signals
 from flask_industry_auth.lifecycle import ReasonRequired
 from flask_industry_auth.mail import wait_for_delivery
-from tests.helpers import OWN_PASSWORD, VALID, temporary_password
+from tests.helpers import OWN_PASSWORD, VALID, Portal, temporary_password, text_of
 from tests.hostapp import auth, db
 
 SIGNALS = [
@@ -139,17 +139,24 @@ def reviewed(make):
     return app, lifecycle, committed
 
 
+def _db_account(account_id):
+    return db.session.scalar(db.select(auth.account_model).filter_by(account_id=account_id))
+
+
+def _suspend(app, lifecycle, account_id, reason):
+    """Host code: fire the host's transition, then commit."""
+    with app.app_context():
+        lifecycle.fire(_db_account(account_id), "suspend_for_review", reason=reason)
+        db.session.commit()
+
+
 def test_a_host_transition_fired_and_committed_by_host_code(reviewed, smtp):
     app, lifecycle, committed = reviewed
-    from tests.helpers import Portal
-
     portal = Portal(app, app.test_client(), smtp)
     details = portal.active_account()  # logged in
     portal.forget_mails()
     with app.app_context():
-        account = db.session.scalar(
-            db.select(auth.account_model).filter_by(account_id=details["account_id"])
-        )
+        account = _db_account(details["account_id"])
         with pytest.raises(ReasonRequired):
             lifecycle.fire(account, "suspend_for_review", actor="staff:chen")
         assert account.state == ACTIVATED  # refused: nothing changed
@@ -172,15 +179,11 @@ def test_a_host_transition_fired_and_committed_by_host_code(reviewed, smtp):
 
 def test_a_rolled_back_transition_sends_nothing(reviewed, smtp):
     app, lifecycle, committed = reviewed
-    from tests.helpers import Portal
-
     portal = Portal(app, app.test_client(), smtp)
     details = portal.active_account()
     portal.forget_mails()
     with app.app_context():
-        account = db.session.scalar(
-            db.select(auth.account_model).filter_by(account_id=details["account_id"])
-        )
+        account = _db_account(details["account_id"])
         lifecycle.fire(account, "suspend_for_review", reason="typo")
         db.session.rollback()
         account = db.session.get(auth.account_model, account.id)
@@ -204,17 +207,10 @@ def test_each_app_keeps_its_own_lifecycle(reviewed, make):
 
 def test_a_states_login_message_is_told_only_after_the_right_password(reviewed, smtp):
     app, lifecycle, _ = reviewed
-    from tests.helpers import Portal, text_of
-
     portal = Portal(app, app.test_client(), smtp)
     details = portal.active_account()
     portal.logout()
-    with app.app_context():
-        account = db.session.scalar(
-            db.select(auth.account_model).filter_by(account_id=details["account_id"])
-        )
-        lifecycle.fire(account, "suspend_for_review", reason="文件不符")
-        db.session.commit()
+    _suspend(app, lifecycle, details["account_id"], "文件不符")
     right = portal.login(VALID["business_id"], details["account_id"], OWN_PASSWORD)
     assert right.status_code == 200 and "Your account is under review." in text_of(right)
     wrong = portal.login(VALID["business_id"], details["account_id"], "not the password!!")
@@ -224,17 +220,10 @@ def test_a_states_login_message_is_told_only_after_the_right_password(reviewed, 
 
 def test_wrong_guesses_count_so_the_message_is_no_password_oracle(reviewed, smtp):
     app, lifecycle, _ = reviewed
-    from tests.helpers import Portal, text_of
-
     portal = Portal(app, app.test_client(), smtp)
     details = portal.active_account()
     portal.logout()
-    with app.app_context():
-        account = db.session.scalar(
-            db.select(auth.account_model).filter_by(account_id=details["account_id"])
-        )
-        lifecycle.fire(account, "suspend_for_review", reason="文件不符")
-        db.session.commit()
+    _suspend(app, lifecycle, details["account_id"], "文件不符")
     for _ in range(app.config["INDUSTRY_AUTH_MAX_FAILED_LOGINS"]):
         portal.login(VALID["business_id"], details["account_id"], "a wrong guess!!")
     right = portal.login(VALID["business_id"], details["account_id"], OWN_PASSWORD)
@@ -265,14 +254,10 @@ def test_a_receiver_that_fails_leaves_the_others_and_the_request_alone(portal, a
 
 def test_nothing_is_sent_for_a_savepoint_rolled_back_or_a_session_closed(reviewed, smtp):
     app, lifecycle, committed = reviewed
-    from tests.helpers import Portal
-
     portal = Portal(app, app.test_client(), smtp)
     details = portal.active_account()
     with app.app_context():
-        account = db.session.scalar(
-            db.select(auth.account_model).filter_by(account_id=details["account_id"])
-        )
+        account = _db_account(details["account_id"])
         savepoint = db.session.begin_nested()
         lifecycle.fire(account, "suspend_for_review", reason="不算")
         savepoint.rollback()
