@@ -7,7 +7,6 @@ accounts cost one password verification like known ones (a dummy hash).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
 
 import sqlalchemy as sa
 from flask import current_app
@@ -16,13 +15,15 @@ from sqlalchemy.orm.attributes import set_committed_value
 from .. import signals
 from ..audit import record
 from ..lifecycle import LOCKED, REQUESTED, RESET
-from ..mail import commit_and_dispatch, queue_mail
+from ..mail import commit_and_dispatch
 from ..passwords import password_length
 from ..signals import send_after_commit
 from ..state import get_state
 from ..validators import normalize_business_id
 from . import find_account, rotate_sessions, utcnow
-from .links import external_url
+
+#: The actor of the lock after too many failed logins (the audit trail names it so).
+FAILED_LOGINS = "login:failures"
 
 
 @dataclass(frozen=True)
@@ -202,15 +203,10 @@ def _count_failure(state, config, account, now) -> LoginResult:
     if failures >= config["INDUSTRY_AUTH_MAX_FAILED_LOGINS"] and state.lifecycle.can(
         account, "lock"
     ):
-        # Locking ends the account's sessions (a state that may not log in); this lock ends
-        # by itself.
-        state.lifecycle.fire(account, "lock", detail=f"{failures} failed logins")
-        account.locked_until = now + timedelta(seconds=config["INDUSTRY_AUTH_LOCKOUT_SECONDS"])
-        queue_mail(
-            "account_locked",
-            account,
-            minutes=config["INDUSTRY_AUTH_LOCKOUT_SECONDS"] // 60,
-            forgot_url=external_url("industry_auth.forgot_password"),
+        # The lock transition ends the sessions; this lock ends by itself and mails the owner
+        # (flows.behaviour: what a lock by FAILED_LOGINS does).
+        state.lifecycle.fire(
+            account, "lock", actor=FAILED_LOGINS, detail=f"{failures} failed logins"
         )
         return LoginResult(account, "locked")
     return LoginResult(account, "wrong_password")

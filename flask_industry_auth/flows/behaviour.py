@@ -1,20 +1,28 @@
 """What the package connects to each app's lifecycle (``init_app`` calls :func:`connect`):
 the mail a transition declares, its after-commit callbacks and the package's signals, and the
-effects that need the app (approving queues the activation mail)."""
+effects that need the app (approving queues the activation mail; the lock after too many
+failed logins ends by itself and mails the owner)."""
 
 from __future__ import annotations
+
+from datetime import timedelta
+
+from flask import current_app
 
 from ..audit import record
 from ..lifecycle import LOCKED, Callback, Change, Lifecycle
 from ..mail import queue_mail
 from ..signals import after_commit, locked, send_after_commit, state_changed, unlocked
 from ..state import get_state
+from . import utcnow
+from .authentication import FAILED_LOGINS
 from .links import external_url
 
 
 def connect(lifecycle: Lifecycle) -> None:
     """Bind ``lifecycle`` to the package's mail and after-commit dispatch."""
     lifecycle.bind(recorder=record, mailer=_mail, on_commit=_after_commit)
+    lifecycle.on("lock", effect=_lock_after_failures)
     if any(t.trigger == "approve" for t in lifecycle.transitions):
         lifecycle.on("approve", effect=_queue_activation_mail)
 
@@ -50,6 +58,21 @@ def _after_commit(change: Change, callbacks: tuple[Callback, ...]) -> None:
         send_after_commit(locked, **details)
     elif change.from_state == LOCKED and change.to_state != LOCKED:
         send_after_commit(unlocked, **details)
+
+
+def _lock_after_failures(change: Change) -> None:
+    # The lock after too many failed logins ends by itself, and the owner is told how to get
+    # in before then; a lock by staff lasts until staff unlock it.
+    if change.actor != FAILED_LOGINS:
+        return
+    seconds = current_app.config["INDUSTRY_AUTH_LOCKOUT_SECONDS"]
+    change.account.locked_until = utcnow() + timedelta(seconds=seconds)
+    queue_mail(
+        "account_locked",
+        change.account,
+        minutes=seconds // 60,
+        forgot_url=external_url("industry_auth.forgot_password"),
+    )
 
 
 def _run(*, callback: Callback, change: Change) -> None:
