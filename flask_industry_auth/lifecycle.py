@@ -43,6 +43,7 @@ from typing import TYPE_CHECKING, Any
 from transitions import Machine, MachineError
 
 from .diagram import lifecycle_svg
+from .refusals import Refused
 
 if TYPE_CHECKING:
     from .models import AccountMixin
@@ -125,8 +126,10 @@ class TransitionSpec:
         return state in self.sources or (ANY in self.sources and state != self.dest)
 
 
-class ReasonRequired(ValueError):
+class ReasonRequired(Refused, ValueError):
     """The event needs a reason and none was given. Nothing was changed."""
+
+    code = "reason_required"
 
 
 def end_sessions(account: Any) -> None:
@@ -220,8 +223,10 @@ TRANSITIONS: tuple[TransitionSpec, ...] = (
 )
 
 
-class IllegalTransition(Exception):
+class IllegalTransition(Refused):
     """An event that the account's current state does not allow. Nothing was changed."""
+
+    code = "illegal_transition"
 
     def __init__(self, event: str, state: str, reason: str = "") -> None:
         self.event = event

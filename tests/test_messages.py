@@ -49,3 +49,21 @@ def test_a_portal_rewords_refusals_through_its_adapter(make, smtp, monkeypatch):
     assert "密碼太短：至少 12 個字。" in page
     portal.logout()
     assert "Nope." in text_of(portal.login("04595257", "NOSUCH12", "whatever password"))
+
+
+def test_every_refusal_speaks_the_one_vocabulary():
+    from flask_industry_auth.flows import activation, operations
+    from flask_industry_auth.lifecycle import IllegalTransition, ReasonRequired
+    from flask_industry_auth.refusals import CODES, Refused
+
+    assert set(REASONS) <= set(CODES)
+    assert {s.value for s in activation.TokenStatus} - {"valid"} <= set(CODES)
+    assert set(MESSAGES) - {"login_failed", "certificate_failed"} <= set(CODES)
+    for refusal in (
+        IllegalTransition("x", "y"),
+        ReasonRequired(),
+        operations.OperationRefused(),
+        operations.AccountNotFound(),
+        operations.ReasonRequired(),
+    ):
+        assert isinstance(refusal, Refused) and refusal.code in CODES

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from ..refusals import Refused
+
 #: Reason codes, for the audit trail and the applicant's message.
 REASONS = (
     "malformed",  # not a CMS SignedData we can read
@@ -21,11 +23,12 @@ REASONS = (
 )
 
 
-class CertificateRefused(Exception):
-    """The certificate or its signature was refused for ``reason`` (see :data:`REASONS`)."""
+class CertificateRefused(Refused):
+    """The certificate or its signature was refused for ``reason`` (see :data:`REASONS`);
+    ``code`` is the same reason."""
 
     def __init__(self, reason: str, detail: str = "") -> None:
         assert reason in REASONS, reason
         self.reason = reason
         self.detail = detail
-        super().__init__(f"{reason}: {detail}" if detail else reason)
+        super().__init__(f"{reason}: {detail}" if detail else reason, code=reason)

@@ -19,9 +19,11 @@ from .registration import queue_activation_mail
 
 
 class TokenStatus(Enum):
+    """What an activation link is worth now; a refusal's value is its code (refusals.CODES)."""
+
     VALID = "valid"
-    EXPIRED = "expired"
-    INVALID = "invalid"  # unknown, or already used (a used token is erased)
+    EXPIRED = "link_expired"
+    INVALID = "link_invalid"  # unknown, or already used (a used token is erased)
 
 
 def check_token(token: str | None) -> TokenStatus:

@@ -20,22 +20,30 @@ from ..config import MIN_AUDIT_RETENTION_DAYS
 from ..lifecycle import DELETED, REQUESTED, IllegalTransition
 from ..lifecycle import ReasonRequired as LifecycleReasonRequired
 from ..mail import commit_and_dispatch
+from ..refusals import Refused
 from ..state import get_state
 from ..validators import has_bad_characters, normalize_business_id
 from . import find_account, utcnow
 from .activation import reissue
 
 
-class OperationRefused(Exception):
-    """An operator action that cannot be done as asked. Nothing was changed."""
+class OperationRefused(Refused):
+    """An operator action that cannot be done as asked (``code``: see ``refusals.CODES``).
+    Nothing was changed."""
+
+    code = "not_operator_event"
 
 
 class AccountNotFound(OperationRefused):
     """No account has this account id."""
 
+    code = "account_not_found"
+
 
 class ReasonRequired(OperationRefused, LifecycleReasonRequired):
     """The event needs a reason (its transition says so: ``requires_reason``)."""
+
+    code = "reason_required"
 
 
 @dataclass(frozen=True)
@@ -138,8 +146,9 @@ def resend_activation(account_id: str, *, actor: str) -> None:
     if account.state != REQUESTED:
         commit_and_dispatch()
         raise OperationRefused(
-            f"{account.account_id} is {account.state!r}: only a {REQUESTED!r} account is "
-            "waiting for its activation mail"
+            code="not_awaiting_activation",
+            message=f"{account.account_id} is {account.state!r}: only a {REQUESTED!r} account is "
+            "waiting for its activation mail",
         )
     reissue(account, actor=actor)
     commit_and_dispatch()
@@ -189,7 +198,7 @@ def idle_accounts(days: int, *, for_update: bool = False) -> list:
     """Accounts that may be disabled and have not logged in for ``days`` days (counted from
     activation, or from the application, when they never did)."""
     if days < 1:
-        raise OperationRefused("--days must be at least 1")
+        raise OperationRefused("--days must be at least 1", code="out_of_range")
     ia = get_state()
     Account = ia.models.Account
     cutoff = utcnow() - timedelta(days=days)
@@ -270,7 +279,8 @@ def prune_audit(days: int | None = None) -> int:
     days = days if days is not None else current_app.config["INDUSTRY_AUTH_AUDIT_RETENTION_DAYS"]
     if days < MIN_AUDIT_RETENTION_DAYS:
         raise OperationRefused(
-            f"the audit trail is kept at least {MIN_AUDIT_RETENTION_DAYS} days (6 months)"
+            f"the audit trail is kept at least {MIN_AUDIT_RETENTION_DAYS} days (6 months)",
+            code="out_of_range",
         )
     ia = get_state()
     AuditEvent = ia.models.AuditEvent
