@@ -481,6 +481,7 @@ SETTINGS: tuple[Setting, ...] = (
     _limit("RESET_PER_ACCOUNT", "5/minute", "Forgot-password requests per account."),
     _limit("RESEND_PER_IP", "20/minute", "Activation-mail resends per client address."),
     _limit("RESEND_PER_ACCOUNT", "5/minute", "Activation-mail resends per 統一編號 + email."),
+    _limit("CHALLENGE_PER_IP", "30/minute", "Certificate challenges per client address."),
     Setting(
         "INDUSTRY_AUTH_TRUSTED_PROXIES",
         0,

@@ -89,6 +89,7 @@ def init_limiter(app: Flask) -> Limiter | None:
         ("forgot_password", "RESET_PER_ACCOUNT", _account_key, None),
         ("resend_activation", "RESEND_PER_IP", client_ip, None),
         ("resend_activation", "RESEND_PER_ACCOUNT", _account_key, None),
+        ("certificate_challenge", "CHALLENGE_PER_IP", client_ip, None),
     ]
     for view, name, key, deduct_when in rules:
         value = config[f"INDUSTRY_AUTH_RATELIMIT_{name}"]

@@ -301,6 +301,52 @@ def test_challenges_expire(holder, pki, time_machine):
     assert "簽章要求已逾時或已使用過" in text_of(late)
 
 
+def _challenge_rows(app) -> int:
+    with app.app_context():
+        return db.session.scalar(db.select(db.func.count()).select_from(auth.models.Challenge))
+
+
+def test_a_challenge_names_the_portal_and_the_purpose_and_goes_when_used(holder, pki):
+    card = pki.business_card(UBN)
+    holder.card_account(card)
+    rows = _challenge_rows(holder.app)
+    challenge = holder.challenge("login")
+    assert challenge.startswith("flask_industry_auth:login:https://portal.example.gov.tw:")
+    assert _challenge_rows(holder.app) == rows + 1
+    holder.post("/account/certificate/login", {"signature": card.sign(challenge)})
+    assert _challenge_rows(holder.app) == rows  # deleted as it was used
+
+
+def test_a_challenge_for_another_portal_is_refused(holder, pki):
+    card = pki.business_card(UBN)
+    holder.card_account(card)
+    challenge = holder.challenge("login")
+    elsewhere = challenge.replace("https://portal.example.gov.tw", "https://other.example.gov.tw")
+    with holder.client.session_transaction() as session:
+        session["_industry_auth_cert_challenge"] = elsewhere
+    response = holder.post("/account/certificate/login", {"signature": card.sign(elsewhere)})
+    assert "簽章要求已逾時或已使用過" in text_of(response)
+
+
+def test_expired_challenges_are_deleted(holder, time_machine):
+    time_machine.move_to("2026-11-28 09:00:00+00:00", tick=True)
+    for _ in range(3):
+        holder.challenge("login")
+    time_machine.move_to("2026-11-28 09:05:00+00:00", tick=True)
+    holder.challenge("login")
+    assert _challenge_rows(holder.app) == 1  # only the live one
+
+
+def test_challenges_are_rate_limited(make, smtp):
+    app = make(INDUSTRY_AUTH_RATELIMIT_CHALLENGE_PER_IP="3/minute")
+    visitor = Portal(app, app.test_client(), smtp)
+    statuses = [
+        visitor.post("/account/certificate/challenge", {"purpose": "login"}).status_code
+        for _ in range(4)
+    ]
+    assert statuses == [200, 200, 200, 429]
+
+
 @pytest.mark.parametrize("garbage", ["", "not base64!", "QUJD", "A" * 200_000])
 def test_garbage_signatures_are_refused_cleanly(holder, garbage):
     holder.challenge("login")

@@ -26,22 +26,33 @@ from ..signals import send_after_commit
 from ..state import get_state
 from . import rotate_sessions, utcnow
 from .authentication import LoginResult
+from .links import portal_origin
 from .registration import Application, create_account, queue_activation_mail_unless_reviewed
 
 PURPOSES = ("login", "apply", "bind")
 
 
+def challenge_prefix(purpose: str) -> str:
+    """What every challenge for ``purpose`` starts with: the package, the purpose and the
+    portal's origin, so a signature made for one portal or one purpose is good for no other."""
+    return f"flask_industry_auth:{purpose}:{portal_origin()}:"
+
+
 def new_challenge(purpose: str) -> str:
-    """A random challenge for ``purpose``, single-use and short-lived. Commits."""
+    """A random challenge for ``purpose``, single-use and short-lived. Commits; expired
+    challenges are deleted on the way, so the table holds only live ones."""
     assert purpose in PURPOSES
     state = get_state()
-    value = f"flask_industry_auth:{purpose}:{secrets.token_urlsafe(32)}"
+    value = challenge_prefix(purpose) + secrets.token_urlsafe(32)
     seconds = current_app.config["INDUSTRY_AUTH_CERT_CHALLENGE_SECONDS"]
+    table = state.models.Challenge.__table__
+    now = utcnow()
+    state.db.session.execute(sa.delete(table).where(table.c.expires_at < now))
     state.db.session.add(
         state.models.Challenge(
             digest=passwords.token_hash(value),
             purpose=purpose,
-            expires_at=utcnow() + timedelta(seconds=seconds),
+            expires_at=now + timedelta(seconds=seconds),
         )
     )
     state.db.session.commit()
@@ -51,7 +62,7 @@ def new_challenge(purpose: str) -> str:
 def verify(signature: str, challenge: str | None, purpose: str) -> CardIdentity:
     """Check the signature over this session's ``challenge``, use the challenge up, and
     validate the card. Returns who the card speaks for; raises :class:`CertificateRefused`."""
-    if not challenge or not challenge.startswith(f"flask_industry_auth:{purpose}:"):
+    if not challenge or not challenge.startswith(challenge_prefix(purpose)):
         raise CertificateRefused("challenge_expired")
     signed = verify_signed_challenge(signature, challenge.encode())
     _consume(challenge, purpose)
@@ -61,18 +72,15 @@ def verify(signature: str, challenge: str | None, purpose: str) -> CardIdentity:
 
 
 def _consume(challenge: str, purpose: str) -> None:
+    # Deleted as it is used: one conditional DELETE, so two uses race and one loses.
     state = get_state()
     table = state.models.Challenge.__table__
-    now = utcnow()
     used = state.db.session.execute(
-        sa.update(table)
-        .where(
+        sa.delete(table).where(
             table.c.digest == passwords.token_hash(challenge),
             table.c.purpose == purpose,
-            table.c.used_at.is_(None),
-            table.c.expires_at >= now,
+            table.c.expires_at >= utcnow(),
         )
-        .values(used_at=now)
     )
     state.db.session.commit()
     if used.rowcount != 1:

@@ -21,5 +21,11 @@ def external_url(endpoint: str, **values) -> str:
     return adapter.build(endpoint, values, force_external=True)
 
 
+def portal_origin() -> str:
+    """The portal's own origin (``https://portal.example.gov.tw``), from configuration."""
+    parts = urlsplit(external_url("industry_auth.login"))
+    return f"{parts.scheme}://{parts.netloc}"
+
+
 def activation_url(token: str) -> str:
     return external_url("industry_auth.activate", token=token)
