@@ -46,6 +46,8 @@ import sqlalchemy.orm
 from blinker import Namespace, Signal
 from flask import current_app
 
+from .state import get_state
+
 log = logging.getLogger(__name__)
 
 _namespace = Namespace()
@@ -81,8 +83,6 @@ def pending_calls(session: Any) -> list:
 
 def send_after_commit(signal: Signal, **arguments: Any) -> None:
     """Send ``signal`` (with the app as sender) once the current transaction commits."""
-    from .state import get_state
-
     app = current_app._get_current_object()
     after_commit(get_state().db.session(), _Send(signal, app), **arguments)
 
@@ -104,8 +104,6 @@ class _Send:
 def send_committed(session: Any | None = None) -> None:
     """Send what committed transactions of ``session`` (default: the app's) left waiting."""
     if session is None:
-        from .state import get_state
-
         session = get_state().db.session()
     # Receivers may commit again: what they cause is sent too, after what is sent now.
     while ready := session.info.pop(_COMMITTED, None):
@@ -119,8 +117,6 @@ def send_committed(session: Any | None = None) -> None:
 def _failed(session: Any | None = None) -> None:
     log.exception("flask_industry_auth: a receiver failed after the commit")
     if session is None:
-        from .state import get_state
-
         session = get_state().db.session()
     session.rollback()  # its half-done work must not reach the next commit
 

@@ -9,10 +9,10 @@ instead of committing, and the host's commit or rollback decides for both.
 
 from __future__ import annotations
 
-import secrets
 import unicodedata
 from dataclasses import dataclass
 
+from ..lifecycle import end_sessions as rotate_sessions
 from ..models import utcnow
 from ..state import get_state
 from ..validators import has_bad_characters
@@ -30,11 +30,6 @@ class BasicData:
     phone_ext: str | None
     address: str
     email: str
-
-
-def rotate_sessions(account) -> None:
-    """End every session of ``account`` (the Flask-Login id embeds this value)."""
-    account.session_uniquifier = secrets.token_hex(16)
 
 
 def find_account(account_id: str, *, for_update: bool = False):

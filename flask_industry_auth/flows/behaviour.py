@@ -17,6 +17,7 @@ from ..state import get_state
 from . import utcnow
 from .authentication import FAILED_LOGINS
 from .links import external_url
+from .registration import queue_activation_mail
 
 
 def connect(lifecycle: Lifecycle) -> None:
@@ -80,6 +81,4 @@ def _run(*, callback: Callback, change: Change) -> None:
 
 
 def _queue_activation_mail(change: Change) -> None:
-    from .registration import queue_activation_mail
-
     queue_activation_mail(change.account)

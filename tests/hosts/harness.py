@@ -475,3 +475,13 @@ def become_applicant(browser: Browser, sink: MailSink, email: str | None = None)
     return Applicant(
         VALID["business_id"], details["account_id"], OWN_PASSWORD, details["email"], details["link"]
     )
+
+
+def assert_applicant_logged_in(browser: Browser, applicant: Applicant) -> None:
+    """The package's pages answer ``applicant``: the management page and their basic data."""
+    index = browser.get("/account/")
+    assert index.status_code == 200, describe(index)
+    assert applicant.account_id in index.text
+    profile = browser.get("/account/profile")
+    assert profile.status_code == 200, describe(profile)
+    assert applicant.email in profile.text

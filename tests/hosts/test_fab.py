@@ -15,6 +15,7 @@ from tests.hosts.harness import (
     APPS,
     Browser,
     HostServer,
+    assert_applicant_logged_in,
     become_applicant,
     describe,
     html_lang,
@@ -100,12 +101,7 @@ def test_fab_admin_logs_in_and_uses_fab_pages(fab, browsers):
 def test_an_applicant_applies_activates_and_uses_the_package_pages(fab, module_mail, browsers):
     browser = browsers(fab)
     applicant = become_applicant(browser, module_mail)
-    index = browser.get("/account/")
-    assert index.status_code == 200, describe(index)
-    assert applicant.account_id in index.text
-    profile = browser.get("/account/profile")
-    assert profile.status_code == 200, describe(profile)
-    assert applicant.email in profile.text
+    assert_applicant_logged_in(browser, applicant)
 
 
 def test_package_pages_speak_traditional_chinese_first_and_english_on_request(fab, browsers):

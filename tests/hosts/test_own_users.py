@@ -11,9 +11,9 @@ import pytest
 
 from tests.hosts.harness import (
     APPS,
-    Applicant,
     Browser,
     HostServer,
+    assert_applicant_logged_in,
     become_applicant,
     describe,
     log_in,
@@ -76,15 +76,6 @@ def assert_staff_logged_out(browser: Browser) -> None:
         assert response.status_code == 401 or browser.location(response) == "/staff/login", (
             f"{describe(response)}\n{response.text[:300]}"
         )
-
-
-def assert_applicant_logged_in(browser: Browser, applicant: Applicant) -> None:
-    index = browser.get("/account/")
-    assert index.status_code == 200, describe(index)
-    assert applicant.account_id in index.text
-    profile = browser.get("/account/profile")
-    assert profile.status_code == 200, describe(profile)
-    assert applicant.email in profile.text
 
 
 def assert_applicant_logged_out(browser: Browser) -> None:
