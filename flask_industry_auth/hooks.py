@@ -15,6 +15,7 @@ from wtforms import ValidationError
 
 from . import sessions
 from .filing import current_account, wants_json
+from .hipki import policy_with_service
 from .i18n import applicant_gettext, current_locale, gettext
 from .rendering import policy_with_nonce
 from .state import get_state
@@ -108,7 +109,7 @@ def security_headers(response):
     headers = response.headers
     csp = current_app.config["INDUSTRY_AUTH_CSP"]
     if csp:
-        headers.setdefault("Content-Security-Policy", policy_with_nonce(csp))
+        headers.setdefault("Content-Security-Policy", policy_with_service(policy_with_nonce(csp)))
     headers.setdefault("X-Content-Type-Options", "nosniff")
     headers.setdefault("X-Frame-Options", "DENY")
     if request.endpoint in _TOKEN_ENDPOINTS:

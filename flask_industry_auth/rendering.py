@@ -10,7 +10,7 @@ from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup, escape
 from wtforms.widgets.core import clean_key
 
-from . import sessions
+from . import hipki, sessions
 from .i18n import bound_gettext, current_locale
 
 
@@ -28,6 +28,8 @@ def template_context() -> dict:
         #: For the host layout's ``<html lang>``.
         "industry_auth_lang": "en" if locale == "en" else "zh-Hant-TW",
         "industry_auth_csp_nonce": csp_nonce,
+        #: The card forms' settings for industry_auth_hipki.js (templates/_sign_form.html).
+        "industry_auth_hipki": hipki.page_settings,
         "industry_auth_locales": config["INDUSTRY_AUTH_LOCALES"],
         "current_account": sessions.current,
     }

@@ -1,9 +1,13 @@
 """Developer mode of the demo: a stand-in for the HiPKI local signing service.
 
-Real applicants run HiPKI on their PC; it signs with the smart card. This blueprint answers
-the same popup + postMessage protocol, signing with test cards whose keys are files under
-the demo's instance folder, issued by a throw-away test PKI that the demo trusts. It also
-serves that PKI's CRLs so that the package's real revocation check runs.
+Real applicants run HiPKI on their PC; it signs with the smart card. The package's
+:class:`~flask_industry_auth.testing_hipki.HiPKIStandIn`, mounted at ``/dev-signer``, answers
+what HiPKI answers (the card list of ``p11Image.bmp``, the ``/popupForm`` and
+``/ChtPopupForm`` popup protocol, its error codes), with two readers holding the test cards
+of ``demo-pki/`` (test keys, issued by a throw-away test PKI that the demo trusts). It also
+serves that PKI's CRLs so that the package's real revocation check runs. An
+``INDUSTRY_AUTH_HIPKI_URL`` given to ``create_app`` wins: the browser tests point it at a
+stand-in on a port of its own, as the real service is.
 
 It lives only in the example portal, never in the package, and refuses to start unless the
 portal is served from 127.0.0.1 or localhost: it cannot be enabled in production.
@@ -14,10 +18,11 @@ from __future__ import annotations
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from flask import Blueprint, Flask, abort, current_app, jsonify, render_template, request
+from flask import Blueprint, Flask, abort, current_app
 
-from flask_industry_auth.certificates.revocation import CRLChecker
+from flask_industry_auth.certificates.revocation import CRLChecker, key_identifier
 from flask_industry_auth.testing import TestPKI
+from flask_industry_auth.testing_hipki import HiPKIStandIn, Slot
 
 #: The demo's test PKI, shipped in the repository: test keys, no secret.
 PKI_FOLDER = Path(__file__).parent / "demo-pki"
@@ -28,13 +33,10 @@ DEMO_PIN = "123456"
 #: 統一編號 of the demo 工商憑證 card.
 DEMO_BUSINESS_ID = "04595257"
 
-blueprint = Blueprint(
-    "dev_signer",
-    __name__,
-    url_prefix="/dev-signer",
-    template_folder="templates",
-    static_folder="static",
-)
+#: The demo's card readers (slotDescription), by card.
+READERS = {"business": "示範讀卡機 1 Demo reader 1", "citizen": "示範讀卡機 2 Demo reader 2"}
+
+blueprint = Blueprint("dev_signer", __name__, url_prefix="/dev-signer")
 
 
 def init_dev_signer(app: Flask) -> None:
@@ -44,12 +46,19 @@ def init_dev_signer(app: Flask) -> None:
         raise RuntimeError("the demo's test signer runs only on 127.0.0.1 or localhost")
     origin = f"{base.scheme}://{base.netloc}"
     pki, cards = TestPKI.load(PKI_FOLDER, CARDS)
-    app.extensions["dev_signer"] = {"pki": pki, "cards": cards}
-    app.config.update(
-        INDUSTRY_AUTH_CERT_TRUST_ANCHORS=pki.anchors_pem(),
-        INDUSTRY_AUTH_HIPKI_URL=f"{origin}/dev-signer",
+    standin = HiPKIStandIn(
+        [Slot(READERS[name], cards[name], pin=DEMO_PIN, name=name) for name in CARDS]
     )
+    app.extensions["dev_signer"] = {
+        "pki": pki,
+        "cards": cards,
+        "hipki": standin,
+        "base": f"{origin}/dev-signer",
+    }
+    app.config.update(**pki.trust_config())
+    app.config.setdefault("INDUSTRY_AUTH_HIPKI_URL", f"{origin}/dev-signer")
     app.register_blueprint(blueprint)
+    app.register_blueprint(standin.blueprint("dev_hipki"), url_prefix="/dev-signer")
 
 
 def use_demo_crls(app: Flask) -> None:
@@ -61,13 +70,15 @@ def use_demo_crls(app: Flask) -> None:
     def fetch(url: str, timeout: float) -> bytes:
         return pki.crl(authorities[url.rsplit("/", 1)[1].removesuffix(".crl")])
 
-    base = app.config["INDUSTRY_AUTH_HIPKI_URL"]
+    base = app.extensions["dev_signer"]["base"]
+    # Keyed by the CA's key identifier, not its name (generations of a CA share one name).
     app.extensions["industry_auth"].revocation = CRLChecker(
         fetch=fetch,
         urls={
-            a.certificate.subject.rfc4514_string(): f"{base}/pki/{name}.crl"
+            key_identifier(a.certificate): f"{base}/pki/{name}.crl"
             for name, a in authorities.items()
         },
+        issuers=[a.certificate for a in authorities.values()],
     )
 
 
@@ -86,24 +97,6 @@ def make_demo_pki(folder: Path = PKI_FOLDER) -> None:
             "citizen": pki.citizen_card("示範 王大明", not_after=until),
         },
     )
-
-
-@blueprint.route("/popupForm")
-def popup():
-    """What HiPKI opens: pick a demo card, then it signs the page's challenge."""
-    return render_template("portal/dev_signer.html", pin=DEMO_PIN, business_id=DEMO_BUSINESS_ID)
-
-
-@blueprint.route("/sign", methods=["POST"])
-def sign():
-    """Sign ``tbs`` with the chosen demo card, as HiPKI answers: ret_code 0 and a PKCS7."""
-    data = request.get_json(silent=True) or {}
-    if data.get("pin") != DEMO_PIN:
-        return jsonify(func="sign", ret_code=0x61000006, message="wrong PIN")
-    card = current_app.extensions["dev_signer"]["cards"].get(data.get("card"))
-    if card is None or not isinstance(data.get("tbs"), str):
-        abort(400)
-    return jsonify(func="sign", ret_code=0, signature=card.sign(data["tbs"]))
 
 
 @blueprint.route("/pki/<name>.crl")
