@@ -15,6 +15,7 @@ parsed value is written back to ``app.config``.
 from __future__ import annotations
 
 import difflib
+import json
 import os
 import re
 from collections.abc import Callable
@@ -148,6 +149,14 @@ def _url(value: Any) -> str:
     raise _Refused("an absolute http:// or https:// URL")
 
 
+def _hipki_popup_path(value: Any) -> str:
+    word = value.strip().lower() if isinstance(value, str) else None
+    for path in ("/popupForm", "/ChtPopupForm"):
+        if word == path.lower():
+            return path
+    raise _Refused("'/popupForm' or '/ChtPopupForm'")
+
+
 def _url_prefix(value: Any) -> str:
     if isinstance(value, str) and value.startswith("/") and not value.endswith("/"):
         return value
@@ -184,7 +193,7 @@ def _anchors(value: Any) -> Any:
         or (isinstance(value, list | tuple) and all(isinstance(item, _ANCHOR) for item in value))
     ):
         raise _Refused(allowed)
-    from .certificates.validation import load_anchors
+    from .certificates.trust import load_anchors
 
     # Read them now: a missing file or a bad certificate stops the start, not a login.
     try:
@@ -192,6 +201,43 @@ def _anchors(value: Any) -> Any:
     except (OSError, ValueError) as error:
         raise _Refused(f"{allowed}, of readable CA certificates ({error})") from None
     return value
+
+
+def _policies(value: Any) -> list[str]:
+    # Dotted OIDs, e.g. ["2.16.886.101.0.3.3"]; a comma-separated string from the environment.
+    if isinstance(value, str):
+        value = [part.strip() for part in value.split(",") if part.strip()]
+    if not isinstance(value, list | tuple) or not all(
+        isinstance(item, str) and re.fullmatch(r"[0-2](\.(0|[1-9][0-9]*))+", item) for item in value
+    ):
+        raise _Refused("a list of dotted policy OIDs such as ['2.16.886.101.0.3.3']")
+    return list(value)
+
+
+def _crl_urls(value: Any) -> dict[str, str]:
+    # {issuer key identifier (hex of the CA's Subject Key Identifier): CRL URL}; JSON from
+    # the environment. Keyed by key, not name: MOICA G2 and G3 share one subject name.
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            value = None
+    allowed = (
+        "a dict {issuer key identifier: CRL URL}, the key the hex of the issuing CA "
+        "certificate's Subject Key Identifier (e.g. 'A1:B2:…' or 'a1b2…', not its name), the "
+        "URL http:// or https://"
+    )
+    if not isinstance(value, dict):
+        raise _Refused(allowed)
+    from .certificates.revocation import normalize_key_identifier
+
+    urls = {}
+    for key, url in value.items():
+        try:
+            urls[normalize_key_identifier(key)] = _url(url)
+        except (ValueError, _Refused):
+            raise _Refused(f"{allowed} ({key!r}: {url!r} is not)") from None
+    return urls
 
 
 @cache
@@ -428,10 +474,42 @@ SETTINGS: tuple[Setting, ...] = (
         "INDUSTRY_AUTH_CERT_TRUST_ANCHORS",
         None,
         _optional(_anchors),
-        "Trusted CA certificates for certificate login: the GRCA root and the MOEACA and "
-        "MOICA CAs a deployment downloads from their repositories. PEM/DER bytes, a file, a "
-        "folder of .pem/.crt/.cer files, or a list of these. Without anchors certificate "
-        "login is refused.",
+        "The roots certificate login trusts: the GRCA root certificates (G1, G2, G3), "
+        "self-signed only. PEM/DER bytes, a file, a folder of .pem/.crt/.cer files, or a "
+        "list of these. Without anchors (and issuing CAs) certificate login is refused.",
+    ),
+    Setting(
+        "INDUSTRY_AUTH_CERT_BUSINESS_CAS",
+        None,
+        _optional(_anchors),
+        "The CAs whose cards log in as 工商憑證 accounts: the MOEACA CA certificates, every "
+        "generation (as for the anchors). Only these; another CA under the same root never.",
+    ),
+    Setting(
+        "INDUSTRY_AUTH_CERT_CITIZEN_CAS",
+        None,
+        _optional(_anchors),
+        "The CAs whose cards log in as 自然人憑證 accounts: the MOICA CA certificates, every "
+        "generation.",
+    ),
+    Setting(
+        "INDUSTRY_AUTH_CERT_BUSINESS_POLICIES",
+        None,
+        _optional(_policies),
+        "Certificate policy OIDs a 工商憑證 must carry; None: the ones its CA publishes.",
+    ),
+    Setting(
+        "INDUSTRY_AUTH_CERT_CITIZEN_POLICIES",
+        None,
+        _optional(_policies),
+        "Certificate policy OIDs a 自然人憑證 must carry; None: the ones its CA publishes.",
+    ),
+    Setting(
+        "INDUSTRY_AUTH_CERT_ALLOW_ATTACHED_CARDS",
+        False,
+        _boolean,
+        "Whether a 工商憑證 附卡 (an employee's attached card) logs into the company's account "
+        "like its 正卡 (primary card).",
     ),
     Setting(
         "INDUSTRY_AUTH_CERT_CHALLENGE_SECONDS",
@@ -443,10 +521,49 @@ SETTINGS: tuple[Setting, ...] = (
         why="long enough to type the PIN, short enough to limit replay",
     ),
     Setting(
+        "INDUSTRY_AUTH_CERT_REVOCATION",
+        "crl",
+        _choice("crl", "ocsp", "ocsp+crl"),
+        "How a card's revocation is checked: ``crl`` (the CA's CRL, fetched in the "
+        "background and kept in memory), ``ocsp`` (the responder, at every login) or "
+        "``ocsp+crl`` (the responder, and the CRL when it cannot answer). "
+        "``IndustryAuth(revocation=...)`` overrides it.",
+    ),
+    Setting(
+        "INDUSTRY_AUTH_CERT_CRL_URLS",
+        None,
+        _optional(_crl_urls),
+        "CRL addresses overriding the certificates' (a local mirror): ``{issuer key "
+        "identifier: URL}``, keyed by the hex of the issuing CA's Subject Key Identifier, "
+        "not its name (MOICA G2 and G3 share one name).",
+    ),
+    Setting(
+        "INDUSTRY_AUTH_CERT_CRL_GRACE_HOURS",
+        24,
+        _integer(0, 168),
+        "Hours past its nextUpdate a CRL is still used (with a warning in the log) when no "
+        "fresh one can be fetched; after that the issuer's cards are refused "
+        "(``revocation_unknown``) until a fresh CRL comes. 0: refused at nextUpdate.",
+    ),
+    Setting(
+        "INDUSTRY_AUTH_CERT_OCSP_MAX_AGE_SECONDS",
+        3600,
+        _integer(1, 86400),
+        "The oldest OCSP reply accepted (its thisUpdate and producedAt), in seconds: a "
+        "replayed or cached reply hides a revocation for at most this long.",
+    ),
+    Setting(
         "INDUSTRY_AUTH_HIPKI_URL",
         "http://localhost:61161",
         _url,
         "The HiPKI local signing service the login page talks to (on the applicant's PC).",
+    ),
+    Setting(
+        "INDUSTRY_AUTH_HIPKI_POPUP_PATH",
+        "/popupForm",
+        _hipki_popup_path,
+        "The HiPKI page the card forms open as their signing popup: ``/popupForm`` (what "
+        "older government pages open) or ``/ChtPopupForm`` (what newer ChtICToken.js opens).",
     ),
     Setting(
         "INDUSTRY_AUTH_RATELIMIT_ENABLED",

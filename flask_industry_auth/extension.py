@@ -13,10 +13,10 @@ from flask_mail import Mail
 from sqlalchemy.exc import InterfaceError, OperationalError
 
 from .adapter import AccountAdapter
-from .certificates.revocation import CRLChecker
-from .certificates.validation import load_anchors
+from .certificates.revocation import from_config as revocation_from_config
+from .certificates.trust import Trust, TrustConfigError, load_trust
 from .cli import cli
-from .config import configure
+from .config import ConfigError, configure
 from .flows.behaviour import connect
 from .hooks import database_unavailable
 from .i18n import lazy_gettext, select_locale
@@ -48,7 +48,8 @@ class IndustryAuth:
     :param lifecycle: a callable returning a fresh :class:`Lifecycle` for each app (default
         :meth:`Lifecycle.default`); or extend ``get_lifecycle(app)`` after ``init_app``.
     :param revocation: a callable returning the revocation checker of each app for certificate
-        logins (default: :class:`~flask_industry_auth.certificates.revocation.CRLChecker`).
+        logins (default: the one ``INDUSTRY_AUTH_CERT_REVOCATION`` names, see
+        :func:`~flask_industry_auth.certificates.revocation.from_config`).
 
     Configuration: the ``INDUSTRY_AUTH_*`` keys of :mod:`flask_industry_auth.config` (each
     with its default, what it accepts and why), checked by ``init_app``.
@@ -86,7 +87,10 @@ class IndustryAuth:
 
         config = app.config
         if self._revocation_factory is None:
-            revocation = CRLChecker()
+            # INDUSTRY_AUTH_CERT_REVOCATION & co.; the issuing CAs let it prefetch their CRLs.
+            revocation = revocation_from_config(
+                config, issuers=lambda: get_state(app).trust.intermediates
+            )
         else:
             revocation = self._revocation_factory()
         app.extensions[EXTENSION_KEY] = IndustryAuthState(
@@ -100,7 +104,7 @@ class IndustryAuth:
                 parallelism=config["INDUSTRY_AUTH_ARGON2_PARALLELISM"],
             ),
             revocation=revocation,
-            anchors=load_anchors(config["INDUSTRY_AUTH_CERT_TRUST_ANCHORS"]),
+            trust=_trust(config),
         )
         self._init_login(app)
         if "mail" not in app.extensions:
@@ -168,6 +172,14 @@ def _secure_cookies(app: Flask) -> None:
             "INDUSTRY_AUTH_SECURE_COOKIES = False.",
             url or "PREFERRED_URL_SCHEME = 'http'",
         )
+
+
+def _trust(config) -> Trust:
+    # Checked now: a configuration that could not validate a real card stops the start.
+    try:
+        return load_trust(config)
+    except TrustConfigError as error:
+        raise ConfigError(str(error)) from None
 
 
 def _lifecycle(factory: Callable[[], Lifecycle], config) -> Lifecycle:

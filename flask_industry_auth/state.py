@@ -33,8 +33,8 @@ class IndustryAuthState:
     adapter: AccountAdapter
     lifecycle: Lifecycle
     hasher: Hasher
-    #: The configured trust anchors for certificate login, read at ``init_app``.
-    anchors: list = field(default_factory=list)
+    #: Whom certificate login trusts (roots, issuing CAs by type), read at ``init_app``.
+    trust: Any = None
     #: Revocation checker for certificate logins (see ``certificates.revocation``).
     revocation: Any = None
     #: The app's Flask-Limiter instance (``None`` when rate limiting is off).

@@ -1,9 +1,11 @@
 """A throw-away certificate hierarchy for tests and the demo: never for production.
 
-:class:`TestPKI` builds a GRCA-like root, MOEACA-like and MOICA-like intermediates, and end-entity
-certificates carrying the Taiwan identity attributes, all with ``cryptography``; it signs
-challenges as the HiPKI local service does (CMS SignedData, PKCS#7) with ``asn1crypto``, and
-issues CRLs and OCSP responses. The package verifies these in exactly its production code path.
+:class:`TestPKI` builds a GRCA-like root, MOEACA-like and MOICA-like intermediates (with the
+GPKI policy OID, as the real ones), other CAs under the same root, new generations sharing a
+CA's name, and end-entity certificates carrying the Taiwan identity attributes, all with
+``cryptography``; it signs challenges as the HiPKI local service does (CMS SignedData, PKCS#7,
+carrying only the signer's certificate) with ``asn1crypto``, and issues CRLs and OCSP
+responses. The package verifies these in exactly its production code path.
 Driving the pages as an applicant (forms, mails, worker processes) is :mod:`.testkit`.
 """
 
@@ -22,11 +24,24 @@ from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.x509 import ocsp
 from cryptography.x509.oid import NameOID
 
-from .certificates.identity import OID_ID_LAST4, OID_SUBJECT_DIRECTORY_ATTRIBUTES, OID_UBN
+from .certificates.identity import (
+    OID_CARD_KIND,
+    OID_ID_LAST4,
+    OID_SUBJECT_DIRECTORY_ATTRIBUTES,
+    OID_UBN,
+)
 
 KU_CA = x509.KeyUsage(False, False, False, False, False, True, True, False, False)
 KU_SIGN = x509.KeyUsage(True, True, False, False, False, False, False, False, False)
 KU_ENCRYPT = x509.KeyUsage(False, False, True, True, False, False, False, False, False)
+#: The GPKI certificate policy the real MOEACA and MOICA CAs and their cards carry.
+GPKI_POLICY = "2.16.886.101.0.3.3"
+
+
+def _policy_extension(*oids: str) -> x509.CertificatePolicies:
+    return x509.CertificatePolicies(
+        [x509.PolicyInformation(x509.ObjectIdentifier(oid), None) for oid in oids]
+    )
 
 
 def _now() -> dt.datetime:
@@ -70,7 +85,7 @@ class Card:
 
     key: object
     certificate: x509.Certificate
-    chain: list[x509.Certificate]
+    chain: list[x509.Certificate]  # the issuing CA (what HiPKI does not send)
     issuer: Authority
 
     def sign(
@@ -80,12 +95,14 @@ class Card:
         digest: str = "sha256",
         attach: bool = True,
         signed_attributes: bool = True,
+        embed_chain: bool = False,
     ) -> str:
-        """CMS SignedData over ``content``, base64, as HiPKI's ``signatureType: "PKCS7"``."""
+        """CMS SignedData over ``content``, base64, as HiPKI's ``signatureType: "PKCS7"``:
+        only the signer's certificate inside, unless ``embed_chain``."""
         return sign_cms(
             self.key,
             self.certificate,
-            self.chain,
+            self.chain if embed_chain else [],
             content,
             digest=digest,
             attach=attach,
@@ -171,6 +188,9 @@ def sign_cms(
 class TestPKI:
     """A root, a MOEACA-like and a MOICA-like intermediate; cards issued on demand.
 
+    :meth:`trust_config` is the configuration a portal needs for it (roots, issuing CAs by
+    type), as the production one names GRCA, MOEACA and MOICA.
+
     ``base_url`` (e.g. ``http://127.0.0.1:8080``) goes into the cards' CRL distribution point
     (``/<ca>.crl``) and OCSP address (``/ocsp/<ca>``) so that a test server can answer them.
     """
@@ -182,13 +202,26 @@ class TestPKI:
         key = ec.generate_private_key(ec.SECP256R1())
         root = self._build(_name(root_name), _name(root_name), key, key, ca=True)
         self.root = Authority(root_name, key, root)
+        self.roots = [self.root]
         self.moeaca = self._authority("Test MOEACA", "moeaca")
         self.moica = self._authority("Test MOICA", "moica")
+        self.business_cas = [self.moeaca]
+        self.citizen_cas = [self.moica]
 
     # -- building -------------------------------------------------------------------
-    def _authority(self, name: str, slug: str) -> Authority:
+    def _authority(
+        self, name: str, slug: str, *, root: Authority | None = None, policies=(GPKI_POLICY,)
+    ) -> Authority:
+        root = root or self.root
         key = ec.generate_private_key(ec.SECP256R1())
-        cert = self._build(_name(name), self.root.certificate.subject, key, self.root.key, ca=True)
+        cert = self._build(
+            _name(name),
+            root.certificate.subject,
+            key,
+            root.key,
+            ca=True,
+            extra=[_policy_extension(*policies)] if policies else (),
+        )
         return Authority(
             name,
             key,
@@ -255,21 +288,52 @@ class TestPKI:
             builder = builder.add_extension(extension, critical=False)
         return builder.sign(issuer_key, hashes.SHA256())
 
+    def other_authority(self, name: str = "Test GCA", slug: str = "gca") -> Authority:
+        """Another CA under the same root (as GCA, XCA, HCA are under GRCA): its cards must
+        never log in, whatever they carry."""
+        return self._authority(name, slug)
+
+    def new_generation(self, authority: Authority, slug: str) -> Authority:
+        """A next generation of ``authority``: the same subject name, a new key, under a new
+        root (as MOICA G3 under GRCA G3 beside MOICA G2 under GRCA G2). Trusted at once."""
+        key = ec.generate_private_key(ec.SECP256R1())
+        name = f"{self.root.name} G{len(self.roots) + 1}"
+        root = Authority(name, key, self._build(_name(name), _name(name), key, key, ca=True))
+        self.roots.append(root)
+        new = self._authority(authority.name, slug, root=root)
+        new.certificate = self._build(
+            authority.certificate.subject,
+            root.certificate.subject,
+            new.key,
+            root.key,
+            ca=True,
+            extra=[_policy_extension(GPKI_POLICY)],
+        )
+        (self.business_cas if authority in self.business_cas else self.citizen_cas).append(new)
+        return new
+
     def _card(
-        self, authority: Authority, subject: x509.Name, attributes: dict[str, str], **options
+        self,
+        authority: Authority,
+        subject: x509.Name,
+        attributes: dict[str, str],
+        *,
+        policies=(GPKI_POLICY,),
+        **options,
     ) -> Card:
         key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
         sda = x509.UnrecognizedExtension(
             x509.ObjectIdentifier(OID_SUBJECT_DIRECTORY_ATTRIBUTES),
             subject_directory_attributes(attributes),
         )
+        extra = [sda, *([_policy_extension(*policies)] if policies else [])]
         cert = self._build(
             subject,
             authority.certificate.subject,
             key,
             authority.key,
             ca=False,
-            extra=[sda],
+            extra=extra,
             authority=authority,
             **options,
         )
@@ -281,21 +345,32 @@ class TestPKI:
         *,
         name: str = "測試股份有限公司",
         serial_number: str | None = "same",
+        attached: bool = False,
+        authority: Authority | None = None,
         **options,
     ) -> Card:
         """A MOEACA-like 工商憑證 signing certificate for ``business_id``.
 
         ``serial_number`` is the subject serialNumber: ``"same"`` (the 統一編號), another
-        value, or ``None`` for none.
+        value, or ``None`` for none. ``attached``: a 附卡 (card kind ``secondary``).
+        ``authority``: another issuer (a new generation, another CA under the root).
         """
         subject_serial = business_id if serial_number == "same" else serial_number
+        attributes = {OID_UBN: business_id, OID_CARD_KIND: "secondary" if attached else "primary"}
         return self._card(
-            self.moeaca, _name(name, subject_serial), {OID_UBN: business_id}, **options
+            authority or self.moeaca, _name(name, subject_serial), attributes, **options
         )
 
-    def citizen_card(self, name: str = "王大明", id_last4: str = "6789", **options) -> Card:
+    def citizen_card(
+        self,
+        name: str = "王大明",
+        id_last4: str = "6789",
+        *,
+        authority: Authority | None = None,
+        **options,
+    ) -> Card:
         """A MOICA-like 自然人憑證 signing certificate."""
-        return self._card(self.moica, _name(name), {OID_ID_LAST4: id_last4}, **options)
+        return self._card(authority or self.moica, _name(name), {OID_ID_LAST4: id_last4}, **options)
 
     def encryption_card(self, business_id: str) -> Card:
         """The card's other certificate: key encipherment only, no digital signature."""
@@ -410,6 +485,7 @@ class TestPKI:
             cert, key = read(name)
             authorities[name] = Authority(cert.subject.rfc4514_string(), key, cert)
         pki.root, pki.moeaca, pki.moica = (authorities[n] for n in ("root", "moeaca", "moica"))
+        pki.roots, pki.business_cas, pki.citizen_cas = [pki.root], [pki.moeaca], [pki.moica]
         cards = {}
         for name in card_names:
             cert, key = read(name)
@@ -418,12 +494,21 @@ class TestPKI:
         return pki, cards
 
     # -- trust ---------------------------------------------------------------------------
+    @staticmethod
+    def _pem(authorities: list[Authority]) -> bytes:
+        return b"".join(a.certificate.public_bytes(serialization.Encoding.PEM) for a in authorities)
+
     def anchors_pem(self) -> bytes:
-        """The root and both intermediates, PEM: what a deployment pins."""
-        return b"".join(
-            c.public_bytes(serialization.Encoding.PEM)
-            for c in (self.root.certificate, self.moeaca.certificate, self.moica.certificate)
-        )
+        """The roots, PEM (``INDUSTRY_AUTH_CERT_TRUST_ANCHORS``)."""
+        return self._pem(self.roots)
+
+    def trust_config(self) -> dict[str, bytes]:
+        """The trust settings for this hierarchy: roots, and the issuing CAs of each type."""
+        return {
+            "INDUSTRY_AUTH_CERT_TRUST_ANCHORS": self.anchors_pem(),
+            "INDUSTRY_AUTH_CERT_BUSINESS_CAS": self._pem(self.business_cas),
+            "INDUSTRY_AUTH_CERT_CITIZEN_CAS": self._pem(self.citizen_cas),
+        }
 
 
 __all__ = ["Card", "TestPKI", "sign_cms"]

@@ -26,7 +26,8 @@ def card(pki):
 def test_attached_content_with_signed_attributes(card):
     signed = verify_signed_challenge(card.sign(CHALLENGE), CHALLENGE)
     assert signed.signer == card.certificate
-    assert card.issuer.certificate in signed.certificates
+    # As HiPKI's: the signer's certificate only, no intermediate.
+    assert signed.certificates == [card.certificate]
 
 
 def test_detached_content_and_no_signed_attributes(card):
@@ -74,15 +75,31 @@ def test_a_signature_by_another_key_with_this_certificate_fails(pki, card):
 
 
 def test_identity_of_the_cards(pki, card):
-    business = card_identity(card.certificate)
-    assert (business.kind, business.business_id) == ("business", "04595257")
-    citizen = card_identity(pki.citizen_card().certificate)
+    # The type is the issuing CA's (see test_certificates); the attributes are read for it.
+    business = card_identity(card.certificate, "business")
+    assert (business.kind, business.business_id, business.attached) == (
+        "business",
+        "04595257",
+        False,
+    )
+    attached = pki.business_card("04595257", attached=True).certificate
+    assert card_identity(attached, "business").attached
+    citizen = card_identity(pki.citizen_card().certificate, "citizen")
     assert (citizen.kind, citizen.business_id) == ("citizen", None)
     with pytest.raises(CertificateRefused, match="disagree") as refused:
-        card_identity(pki.business_card("04595257", serial_number="22099131").certificate)
+        card_identity(
+            pki.business_card("04595257", serial_number="22099131").certificate, "business"
+        )
     assert refused.value.reason == "wrong_company"
     # Without the subject serialNumber the attribute alone decides.
     assert (
-        card_identity(pki.business_card("04595257", serial_number=None).certificate).business_id
+        card_identity(
+            pki.business_card("04595257", serial_number=None).certificate, "business"
+        ).business_id
         == "04595257"
     )
+    # A card lacking its type's attribute is refused, whatever else it carries.
+    for cert, kind in ((pki.citizen_card().certificate, "business"), (card.certificate, "citizen")):
+        with pytest.raises(CertificateRefused) as refused:
+            card_identity(cert, kind)
+        assert refused.value.reason == "wrong_card"

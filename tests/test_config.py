@@ -103,12 +103,34 @@ BAD = [
     ("INDUSTRY_AUTH_CERT_TRUST_ANCHORS", True),
     ("INDUSTRY_AUTH_CERT_TRUST_ANCHORS", [5]),
     ("INDUSTRY_AUTH_CERT_TRUST_ANCHORS", {"a": "b"}),
+    ("INDUSTRY_AUTH_CERT_BUSINESS_CAS", 5),
+    ("INDUSTRY_AUTH_CERT_BUSINESS_CAS", [True]),
+    ("INDUSTRY_AUTH_CERT_CITIZEN_CAS", {"a": "b"}),
+    ("INDUSTRY_AUTH_CERT_BUSINESS_POLICIES", "not an oid"),
+    ("INDUSTRY_AUTH_CERT_BUSINESS_POLICIES", [2]),
+    ("INDUSTRY_AUTH_CERT_CITIZEN_POLICIES", "1.02.3"),
+    ("INDUSTRY_AUTH_CERT_CITIZEN_POLICIES", {"a": "b"}),
+    ("INDUSTRY_AUTH_CERT_ALLOW_ATTACHED_CARDS", "maybe"),
     ("INDUSTRY_AUTH_CERT_CHALLENGE_SECONDS", 0),
     ("INDUSTRY_AUTH_CERT_CHALLENGE_SECONDS", "2m"),
+    ("INDUSTRY_AUTH_CERT_REVOCATION", "crl+ocsp"),
+    ("INDUSTRY_AUTH_CERT_REVOCATION", None),
+    ("INDUSTRY_AUTH_CERT_CRL_URLS", {"CN=MOICA,O=GRCA,C=TW": "http://mirror.example/moica.crl"}),
+    ("INDUSTRY_AUTH_CERT_CRL_URLS", {"a1b2c3d4e5f6a7b8": "ftp://mirror.example/moica.crl"}),
+    ("INDUSTRY_AUTH_CERT_CRL_URLS", "http://mirror.example/moica.crl"),
+    ("INDUSTRY_AUTH_CERT_CRL_URLS", ["http://mirror.example/moica.crl"]),
+    ("INDUSTRY_AUTH_CERT_CRL_GRACE_HOURS", -1),
+    ("INDUSTRY_AUTH_CERT_CRL_GRACE_HOURS", "24h"),
+    ("INDUSTRY_AUTH_CERT_CRL_GRACE_HOURS", 169),
+    ("INDUSTRY_AUTH_CERT_OCSP_MAX_AGE_SECONDS", 0),
+    ("INDUSTRY_AUTH_CERT_OCSP_MAX_AGE_SECONDS", "1h"),
     ("INDUSTRY_AUTH_HIPKI_URL", "localhost:61161"),
     ("INDUSTRY_AUTH_HIPKI_URL", "ws://localhost:61161"),
     ("INDUSTRY_AUTH_HIPKI_URL", ""),
     ("INDUSTRY_AUTH_HIPKI_URL", None),
+    ("INDUSTRY_AUTH_HIPKI_POPUP_PATH", "popupForm"),
+    ("INDUSTRY_AUTH_HIPKI_POPUP_PATH", "/signForm"),
+    ("INDUSTRY_AUTH_HIPKI_POPUP_PATH", None),
     ("INDUSTRY_AUTH_RATELIMIT_ENABLED", "maybe"),
     ("INDUSTRY_AUTH_RATELIMIT_ENABLED", 2),
     ("INDUSTRY_AUTH_RATELIMIT_ENABLED", None),
@@ -241,6 +263,17 @@ def test_flasks_prefixed_environment_variables_are_understood(monkeypatch):
     assert config["INDUSTRY_AUTH_LOCALES"] == ["en", "zh_Hant_TW"]
 
 
+def test_trust_settings_from_files_and_folders_are_read_and_kept():
+    # Paths, a folder and a list of these, as a deployment writes them.
+    config = build(
+        INDUSTRY_AUTH_CERT_TRUST_ANCHORS=str(DEMO_PKI / "root.pem"),
+        INDUSTRY_AUTH_CERT_BUSINESS_CAS=DEMO_PKI / "moeaca.pem",
+        INDUSTRY_AUTH_CERT_CITIZEN_CAS=[str(DEMO_PKI / "moica.pem")],
+    ).config
+    assert config["INDUSTRY_AUTH_CERT_TRUST_ANCHORS"] == str(DEMO_PKI / "root.pem")
+    assert config["INDUSTRY_AUTH_CERT_CITIZEN_CAS"] == [str(DEMO_PKI / "moica.pem")]
+
+
 def test_trust_anchors_are_read_at_start(tmp_path):
     with pytest.raises(ConfigError, match="INDUSTRY_AUTH_CERT_TRUST_ANCHORS"):
         build(INDUSTRY_AUTH_CERT_TRUST_ANCHORS=str(tmp_path / "missing.pem"))
@@ -275,9 +308,14 @@ PARSED = [
     ("INDUSTRY_AUTH_CSP", "", None),
     ("INDUSTRY_AUTH_CSP", None, None),
     ("INDUSTRY_AUTH_CERT_TRUST_ANCHORS", "", None),
-    ("INDUSTRY_AUTH_CERT_TRUST_ANCHORS", str(DEMO_PKI), str(DEMO_PKI)),
-    ("INDUSTRY_AUTH_CERT_TRUST_ANCHORS", DEMO_PKI, DEMO_PKI),
-    ("INDUSTRY_AUTH_CERT_TRUST_ANCHORS", [ROOT_PEM, str(DEMO_PKI)], [ROOT_PEM, str(DEMO_PKI)]),
+    ("INDUSTRY_AUTH_CERT_BUSINESS_CAS", "", None),
+    (
+        "INDUSTRY_AUTH_CERT_CITIZEN_POLICIES",
+        "2.16.886.101.0.3.3, 1.2.3",
+        ["2.16.886.101.0.3.3", "1.2.3"],
+    ),
+    ("INDUSTRY_AUTH_CERT_BUSINESS_POLICIES", ["2.16.886.101.0.3.3"], ["2.16.886.101.0.3.3"]),
+    ("INDUSTRY_AUTH_CERT_ALLOW_ATTACHED_CARDS", "yes", True),
     ("INDUSTRY_AUTH_EXTERNAL_URL", "http://127.0.0.1:5000", "http://127.0.0.1:5000"),
     ("INDUSTRY_AUTH_RATELIMIT_LOGIN_PER_IP", False, None),
     ("INDUSTRY_AUTH_RATELIMIT_LOGIN_PER_IP", None, None),

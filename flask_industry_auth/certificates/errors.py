@@ -16,7 +16,8 @@ REASONS = (
     "not_yet_valid",
     "revoked",
     "revocation_unknown",  # the CRL or OCSP responder could not be reached or read
-    "wrong_card",  # an encryption certificate, or neither a MOEACA nor a MOICA card
+    "wrong_card",  # an encryption certificate, or a card of no configured issuing CA
+    "attached_card",  # a 工商憑證 附卡 where INDUSTRY_AUTH_CERT_ALLOW_ATTACHED_CARDS is off
     "wrong_company",  # the card's 統一編號 is not the account's or the form's
     "no_account",  # no account for this card
     "not_activated",

@@ -1,13 +1,13 @@
-"""Validate a signer certificate: path to a configured trust anchor, validity, key usage
-(pyhanko-certvalidator, RFC 5280), then revocation (:mod:`.revocation`)."""
+"""Validate a signer certificate: a path through a configured issuing CA to a configured
+root, validity, key usage (pyhanko-certvalidator, RFC 5280), the issuer's account type and
+policies (:mod:`.trust`), then revocation (:mod:`.revocation`)."""
 
 from __future__ import annotations
 
-import asyncio
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
+from typing import Any
 
-from asn1crypto import pem
 from asn1crypto import x509 as ax509
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
@@ -24,31 +24,21 @@ from pyhanko_certvalidator.errors import (
 
 from .errors import CertificateRefused
 from .revocation import RevocationChecker
+from .trust import Issuer, Trust, policies, run_coroutine
 
 
-def load_anchors(source) -> list[x509.Certificate]:
-    """Trust anchors from ``INDUSTRY_AUTH_CERT_TRUST_ANCHORS``: PEM/DER bytes, a file, a
-    folder of ``.pem``/``.crt``/``.cer`` files, or a list of any of these."""
-    if source is None:
-        return []
-    if isinstance(source, list | tuple):
-        return [cert for item in source for cert in load_anchors(item)]
-    if isinstance(source, bytes):
-        blobs = (
-            [der for _, _, der in pem.unarmor(source, multiple=True)]
-            if pem.detect(source)
-            else [source]
-        )
-        return [x509.load_der_x509_certificate(der) for der in blobs]
-    path = Path(source)
-    if path.is_dir():
-        return [
-            cert
-            for child in sorted(path.iterdir())
-            if child.suffix.lower() in (".pem", ".crt", ".cer")
-            for cert in load_anchors(child.read_bytes())
-        ]
-    return load_anchors(path.read_bytes())
+@dataclass(frozen=True)
+class ValidatedCard:
+    """A signer certificate that validated: its path (signer first, root last), the
+    configured issuer it came through, and what the revocation check answered."""
+
+    chain: list[x509.Certificate]
+    issuer: Issuer
+    revocation: Any = None
+
+    @property
+    def certificate(self) -> x509.Certificate:
+        return self.chain[0]
 
 
 def _asn1(cert: x509.Certificate) -> ax509.Certificate:
@@ -58,30 +48,34 @@ def _asn1(cert: x509.Certificate) -> ax509.Certificate:
 def validate(
     signer: x509.Certificate,
     supplied: list[x509.Certificate],
-    anchors: list[x509.Certificate],
+    trust: Trust,
     revocation: RevocationChecker,
     moment: datetime | None = None,
-) -> list[x509.Certificate]:
-    """Validate ``signer`` for digital signature; return its path, signer first.
+) -> ValidatedCard:
+    """Validate ``signer`` for digital signature and tell which configured issuer it came
+    through. Raises :class:`CertificateRefused`.
 
-    ``supplied`` are the other certificates the signature carried (intermediates); only
-    ``anchors`` are trusted. Raises :class:`CertificateRefused`.
+    ``supplied`` are the other certificates the signature carried (HiPKI sends none); paths
+    are built through the configured issuing CAs, and only the configured roots are trusted.
+    A card whose issuer is not a configured CA (another CA under the same root) is
+    ``wrong_card`` whatever it carries; so is one without its type's policy OID.
     """
-    if not anchors:
-        raise CertificateRefused("untrusted", "no trust anchors are configured")
+    if not trust.anchors or not trust.issuers:
+        raise CertificateRefused("untrusted", "certificate login is not configured")
     context = ValidationContext(
-        trust_roots=[_asn1(a) for a in anchors],
+        trust_roots=[_asn1(a) for a in trust.anchors],
         moment=moment or datetime.now(UTC),
         allow_fetching=False,  # revocation is ours: cached CRLs or OCSP, see below
         revocation_mode="soft-fail",
     )
+    intermediates = [c for c in (*trust.intermediates, *supplied) if c != signer]
     validator = CertificateValidator(
         _asn1(signer),
-        intermediate_certs=[_asn1(c) for c in supplied if c != signer],
+        intermediate_certs=[_asn1(c) for c in intermediates],
         validation_context=context,
     )
     try:
-        path = asyncio.run(validator.async_validate_usage({"digital_signature"}))
+        path = run_coroutine(validator.async_validate_usage({"digital_signature"}))
     except ExpiredError as exc:
         raise CertificateRefused("expired", str(exc)) from None
     except NotYetValidError as exc:
@@ -96,5 +90,12 @@ def validate(
         raise CertificateRefused("untrusted", str(exc)) from None
     from_root = list(path.iter_certs(include_root=True))
     chain = [x509.load_der_x509_certificate(c.dump()) for c in reversed(from_root)]
-    revocation.check(chain[0], chain[1])
-    return chain
+    issuer = trust.issuer_of(chain[1]) if len(chain) > 1 else None
+    if issuer is None:
+        raise CertificateRefused(
+            "wrong_card", f"issued by {chain[1].subject.rfc4514_string()}, not a configured CA"
+        )
+    if issuer.policies and not issuer.policies & policies(chain[0]):
+        raise CertificateRefused("wrong_card", "the certificate carries none of its CA's policies")
+    answer = revocation.check(chain[0], chain[1])
+    return ValidatedCard(chain=chain, issuer=issuer, revocation=answer)
