@@ -10,7 +10,7 @@ See the README for configuration, templates, the lifecycle and migrations.
 
 from __future__ import annotations
 
-from . import signals
+from . import signals, signing
 from .adapter import AccountAdapter
 from .admin import AccountAdmin
 from .config import ConfigError
@@ -69,6 +69,7 @@ __all__ = [
     "electronic_filing_required",
     "get_state",
     "signals",
+    "signing",
     "upgrade_tables",
 ]
 

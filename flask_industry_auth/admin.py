@@ -1,5 +1,6 @@
 """The agency's pages for applicant accounts: search, an account's page with its history and
-the actions open to staff, and the lifecycle as a picture. Optional, mounted apart::
+the actions open to staff, the 自然人憑證 delegations to approve or revoke, and the lifecycle
+as a picture. Optional, mounted apart::
 
     from flask_industry_auth.admin import AccountAdmin
 
@@ -8,13 +9,15 @@ the actions open to staff, and the lifecycle as a picture. Optional, mounted apa
 ``can_access`` is required: without it the pages would be open to anyone, so the blueprint
 refuses to mount. The buttons are the lifecycle's operator transitions for the account's
 current state, so a state and transitions a host adds show up with their own buttons. Every
-action goes through :mod:`flask_industry_auth.flows.operations` (audited with ``actor``).
+action goes through :mod:`flask_industry_auth.flows.operations` or, for delegations,
+:mod:`flask_industry_auth.flows.delegation` (audited with ``actor``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
+import sqlalchemy as sa
 from flask import (
     Blueprint,
     Flask,
@@ -30,11 +33,13 @@ from flask_wtf.csrf import validate_csrf
 from markupsafe import Markup
 from wtforms import ValidationError
 
+from .flows import delegation as delegation_flow
 from .flows import find_account, operations
 from .hooks import error_page, security_headers
 from .i18n import gettext as _
 from .i18n import speak_applicant_locale, text_of
 from .lifecycle import IllegalTransition
+from .models import DELEGATION_AUTHORIZED, DELEGATION_PENDING, DELEGATION_REVOKED
 from .rendering import template_context
 from .resources import resource_dir
 from .state import EXTENSION_KEY, get_state
@@ -102,7 +107,11 @@ speak_applicant_locale(blueprint)
 
 @blueprint.context_processor
 def _labels() -> dict:
-    return {"state_label": _state_label, "event_label": _event_label}
+    return {
+        "state_label": _state_label,
+        "event_label": _event_label,
+        "delegation_status_label": _delegation_status_label,
+    }
 
 
 def _state_label(state: str) -> str:
@@ -111,6 +120,15 @@ def _state_label(state: str) -> str:
 
 def _event_label(event: str) -> str:
     return text_of(get_state().lifecycle.event_label(event))
+
+
+def _delegation_status_label(status: str) -> str:
+    labels = {
+        DELEGATION_PENDING: _("Waiting"),
+        DELEGATION_AUTHORIZED: _("Authorized"),
+        DELEGATION_REVOKED: _("Revoked"),
+    }
+    return labels.get(status, status)
 
 
 @blueprint.before_request
@@ -169,6 +187,7 @@ def account(account_id: str):
             if lifecycle.requires_reason(e, found.state)
         },
         history=list(operations.audit_trail(account_id=found.account_id, limit=100)),
+        delegation_count=len(_delegations_of(found)),
     )
 
 
@@ -223,6 +242,107 @@ def resend_activation(account_id: str):
     else:
         flash(_("Done: the activation mail is on its way."), "success")
     return redirect(url_for(".account", account_id=account_id))
+
+
+# -- who may act for a company with a 自然人憑證 (flows.delegation) -------------------------
+
+DELEGATION_STATUSES = (DELEGATION_PENDING, DELEGATION_AUTHORIZED, DELEGATION_REVOKED)
+_MAX_ID = 2**31 - 1
+
+
+def _delegations_of(account) -> list:
+    return delegation_flow.of_account(account)
+
+
+def _account_ids(delegations) -> dict[int, str]:
+    """The account id (電子身分帳號) of each delegation's account, by primary key."""
+    state = get_state()
+    Account = state.models.Account
+    keys = {d.account_pk for d in delegations}
+    if not keys:
+        return {}
+    rows = state.db.session.execute(
+        sa.select(Account.id, Account.account_id).where(Account.id.in_(keys))
+    )
+    return {pk: account_id for pk, account_id in rows}
+
+
+def _delegation_filters(source) -> dict:
+    """The list's filters from ``source`` (query or form), unknown values dropped."""
+    status = source.get("status") or None
+    account_id = (source.get("account") or "").strip()[:32] or None
+    return {
+        "status": status if status in DELEGATION_STATUSES else None,
+        "account": account_id,
+    }
+
+
+@blueprint.get("/delegations")
+def delegations():
+    """Every 自然人憑證 delegation (or one status's, or one account's), newest first, with
+    Approve (pending) and Revoke (pending or authorized)."""
+    filters = _delegation_filters(request.args)
+    rows = delegation_flow.listed(filters["status"])
+    if filters["account"]:
+        found = find_account(filters["account"])
+        rows = [d for d in rows if found is not None and d.account_pk == found.id]
+    return render_template(
+        "industry_auth/admin/delegations.html",
+        delegations=rows,
+        account_ids=_account_ids(rows),
+        statuses=DELEGATION_STATUSES,
+        **filters,
+    )
+
+
+@blueprint.post("/delegations/<int:delegation_id>/approve")
+def approve_delegation(delegation_id: int):
+    """Staff authorize a pending delegation (binding the card when it was asked to)."""
+    return _delegation_action(
+        delegation_id,
+        delegation_flow.authorize_by_staff,
+        _("Done: delegation #%(id)d is approved.", id=delegation_id),
+    )
+
+
+@blueprint.post("/delegations/<int:delegation_id>/revoke")
+def revoke_delegation(delegation_id: int):
+    """Staff withdraw a pending or authorized delegation: the account files on paper again."""
+    return _delegation_action(
+        delegation_id,
+        delegation_flow.revoke_by_staff,
+        _("Done: delegation #%(id)d is revoked.", id=delegation_id),
+    )
+
+
+def _delegation_action(delegation_id: int, action, done: str):
+    # An id no INTEGER column holds is no delegation (not a database error).
+    chosen = delegation_flow.get(delegation_id) if delegation_id <= _MAX_ID else None
+    if chosen is None:
+        abort(404)
+    try:
+        action(chosen, _admin().actor())
+    except delegation_flow.DelegationRefused as refused:
+        # A second click, or another staff member was first: nothing changed.
+        flash(_delegation_refusal(refused.reason), "error")
+    else:
+        flash(done, "success")
+    # Back to the list the button was on.
+    filters = {k: v for k, v in _delegation_filters(request.form).items() if v}
+    return redirect(url_for(".delegations", **filters))
+
+
+def _delegation_refusal(reason: str) -> str:
+    if reason == "not_pending":
+        return _("Not done: this delegation is no longer waiting for approval. Look again.")
+    if reason == "not_authorized":
+        return _("Not done: this delegation is already revoked. Look again.")
+    if reason == "card_taken":
+        return _(
+            "Not approved: the card is bound to another account now. Revoke this request, "
+            "or free the card first."
+        )
+    return _("Not done: this action is not open for the delegation now. Look again.")
 
 
 @blueprint.get("/lifecycle")

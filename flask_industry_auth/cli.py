@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import click
+import sqlalchemy as sa
 from flask.cli import AppGroup
 
 from .lifecycle import IllegalTransition
@@ -201,6 +202,107 @@ def delete(business_id: str, account_id: str, yes: bool) -> None:
         )
     name = delete_account(account.account_id, actor=_actor())
     click.echo(f"{account_id.upper()}: deleted; the audit trail calls it {name}")
+
+
+# -- who may act for a company with a 自然人憑證 (flows.delegation) -------------------------
+
+_DELEGATION_STATUSES = ("pending", "authorized", "revoked")
+_REFUSED = {
+    "not_pending": "is not pending (it is {status})",
+    "not_authorized": "is already revoked",
+    "card_taken": "cannot be approved: its card is bound to another account now",
+}
+
+
+def _delegation_or_exit(delegation_id: int):
+    from .flows.delegation import get
+
+    found = get(delegation_id) if 0 < delegation_id <= 2**31 - 1 else None
+    if found is None:
+        raise click.ClickException(f"no delegation #{delegation_id}")
+    return found
+
+
+def _delegation_actor(name: str | None) -> str:
+    """``--actor NAME`` as ``cli:NAME``; without it, the login name (as other commands)."""
+    return f"cli:{name.strip()}"[:64] if name and name.strip() else _actor()
+
+
+def _delegation_step(delegation_id: int, actor: str | None, step, done: str) -> None:
+    from .flows.delegation import DelegationRefused
+
+    found = _delegation_or_exit(delegation_id)
+    try:
+        step(found, _delegation_actor(actor))
+    except DelegationRefused as refused:
+        words = _REFUSED.get(refused.reason, f"is refused ({refused.reason})")
+        raise click.ClickException(
+            f"delegation #{delegation_id} {words.format(status=found.status)}"
+        ) from None
+    click.echo(f"delegation #{delegation_id}: {done}")
+
+
+@cli.command("delegations")
+@click.option("--status", type=click.Choice(_DELEGATION_STATUSES), help="only this status")
+def delegations(status: str | None) -> None:
+    """List who may act for a company with a 自然人憑證 (pending, authorized, revoked),
+    newest first."""
+    from .flows.delegation import listed
+
+    rows = listed(status)
+    if not rows:
+        click.echo("no delegations")
+        return
+    state = get_state()
+    Account = state.models.Account
+    account_ids = dict(
+        state.db.session.execute(
+            sa.select(Account.id, Account.account_id).where(
+                Account.id.in_({d.account_pk for d in rows})
+            )
+        ).all()
+    )
+    click.echo(
+        f"{'id':>6} {'status':10} {'business_id':11} {'account_id':14} {'binds':5} "
+        f"{'requested':16} holder / card"
+    )
+    for d in rows:
+        click.echo(
+            f"{d.id:>6} {d.status:10} {d.business_id:11} "
+            f"{account_ids.get(d.account_pk, '-'):14} {'yes' if d.binds else 'no':5} "
+            f"{d.requested_at:%Y-%m-%d %H:%M} {d.holder} / {d.card_issuer} #{d.card_serial}"
+        )
+        if d.authorized_at:
+            click.echo(f"{'':6} authorized {d.authorized_at:%Y-%m-%d %H:%M} by {d.authorized_by}")
+        if d.revoked_at:
+            click.echo(f"{'':6} revoked    {d.revoked_at:%Y-%m-%d %H:%M} by {d.revoked_by}")
+    click.echo(f"{len(rows)} delegation(s)")
+
+
+_actor_option = click.option(
+    "--actor", metavar="NAME", help="who you are, for the audit trail (default: your login name)"
+)
+
+
+@cli.command("approve-delegation")
+@click.argument("delegation_id", metavar="ID", type=int)
+@_actor_option
+def approve_delegation(delegation_id: int, actor: str | None) -> None:
+    """Authorize pending delegation ID: its 自然人憑證 files for the company (a card asked to
+    be bound becomes the account's login, its password gone)."""
+    from .flows.delegation import authorize_by_staff
+
+    _delegation_step(delegation_id, actor, authorize_by_staff, "authorized")
+
+
+@cli.command("revoke-delegation")
+@click.argument("delegation_id", metavar="ID", type=int)
+@_actor_option
+def revoke_delegation(delegation_id: int, actor: str | None) -> None:
+    """Revoke delegation ID (pending or authorized): the account files on paper again."""
+    from .flows.delegation import revoke_by_staff
+
+    _delegation_step(delegation_id, actor, revoke_by_staff, "revoked")
 
 
 @cli.command("disable-idle")

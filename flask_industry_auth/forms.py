@@ -121,6 +121,15 @@ class RegistrationForm(ApplicantFieldsMixin, BaseForm):
 class ProfileForm(ApplicantFieldsMixin, BaseForm):
     """修改基本資料. The 統一編號 is shown, never edited."""
 
+    field_order = tuple(n for n in RegistrationForm.field_order if n != "business_id")
+
+    def ordered_fields(self):
+        return [self[name] for name in self.field_order]
+
+    def values(self) -> dict[str, str]:
+        """The fields as posted, to carry through a confirmation screen."""
+        return {f.name: f.data for f in self.ordered_fields()}
+
     current_password = PasswordField(
         _l("Current password (needed to change the email)"),
         render_kw={"autocomplete": "current-password"},

@@ -60,6 +60,10 @@ MESSAGES: dict[str, str] = {
         "This is not the right certificate: use the signing certificate of a "
         "工商憑證 or 自然人憑證 card."
     ),
+    "attached_card": N_(
+        "This is an attached card (附卡). This portal accepts the company's primary card "
+        "(正卡) only."
+    ),
     "wrong_company": N_(
         "The certificate belongs to another company (統一編號) than the account or the form."
     ),

@@ -17,6 +17,8 @@ import sqlalchemy as sa
 from flask import has_request_context, session
 from sqlalchemy.orm import Mapped, mapped_column
 
+from .state import get_state
+
 NON_CERTIFICATE = "non_certificate"
 BUSINESS_CERTIFICATE = "business_certificate"
 CITIZEN_CERTIFICATE = "citizen_certificate"
@@ -104,10 +106,31 @@ class AccountMixin:
 
     @property
     def can_file_electronically(self) -> bool:
-        """True for a certificate account that logged in with its certificate this session."""
+        """True for a certificate account that logged in with its certificate this session;
+        a 自然人憑證 account also needs the company's authorization (:attr:`delegation`)."""
         if not self.is_certificate_account or not has_request_context():
             return False
-        return session.get(LOGIN_METHOD_KEY) == "certificate"
+        if session.get(LOGIN_METHOD_KEY) != "certificate":
+            return False
+        return self.account_type != CITIZEN_CERTIFICATE or self.delegation is not None
+
+    @property
+    def delegation(self):
+        """The authorization in force for this 自然人憑證 account to act for its 統一編號 (a
+        :class:`DelegationMixin` row for the card it logs in with), or None."""
+        if self.account_type != CITIZEN_CERTIFICATE or self.id is None:
+            return None
+        state = get_state()
+        Delegation = state.models.Delegation
+        return state.db.session.scalar(
+            sa.select(Delegation).where(
+                Delegation.account_pk == self.id,
+                Delegation.business_id == self.business_id,
+                Delegation.card_issuer == self.certificate_issuer,
+                Delegation.card_serial == self.certificate_serial,
+                Delegation.status == DELEGATION_AUTHORIZED,
+            )
+        )
 
     @property
     def phone_display(self) -> str:
@@ -157,6 +180,37 @@ class ChallengeMixin:
     expires_at: Mapped[datetime] = mapped_column(index=True)
     used_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+#: A delegation's states: asked for, in force, withdrawn (by staff or the company's card).
+DELEGATION_PENDING = "pending"
+DELEGATION_AUTHORIZED = "authorized"
+DELEGATION_REVOKED = "revoked"
+
+
+class DelegationMixin:
+    """Who may act for a company with a 自然人憑證: the card of a person, for one 統一編號,
+    authorized by staff or by a consent the company's 工商憑證 signed, revocable. Audited."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_pk: Mapped[int] = mapped_column(
+        sa.ForeignKey(f"{TABLE_PREFIX}account.id", ondelete="CASCADE"), index=True
+    )
+    business_id: Mapped[str] = mapped_column(sa.String(8), index=True)
+    card_issuer: Mapped[str] = mapped_column(sa.String(500))
+    card_serial: Mapped[str] = mapped_column(sa.String(64))
+    #: The card holder as the card names them (its subject).
+    holder: Mapped[str] = mapped_column(sa.String(500))
+    #: Authorizing also binds the card to the account (a password account asked for it).
+    binds: Mapped[bool] = mapped_column(default=False)
+    status: Mapped[str] = mapped_column(sa.String(16), default=DELEGATION_PENDING)
+    requested_at: Mapped[datetime] = mapped_column(default=utcnow)
+    authorized_at: Mapped[datetime | None]
+    authorized_by: Mapped[str | None] = mapped_column(sa.String(600))
+    #: The company card's CMS signature over the consent, when it authorized.
+    consent: Mapped[str | None] = mapped_column(sa.Text)
+    revoked_at: Mapped[datetime | None]
+    revoked_by: Mapped[str | None] = mapped_column(sa.String(600))
 
 
 class OutboxMailMixin:
@@ -212,13 +266,20 @@ def build_models(db) -> SimpleNamespace:
         __tablename__ = f"{TABLE_PREFIX}outbox"
         __table_args__ = (sa.Index("ix_industry_auth_outbox_due", "status", "next_attempt_at"),)
 
+    class Delegation(DelegationMixin, db.Model):
+        __tablename__ = f"{TABLE_PREFIX}delegation"
+
     models = SimpleNamespace(
         Account=Account,
         PasswordHistory=PasswordHistory,
         AuditEvent=AuditEvent,
         OutboxMail=OutboxMail,
         Challenge=Challenge,
-        tables=[m.__table__ for m in (Account, PasswordHistory, AuditEvent, OutboxMail, Challenge)],
+        Delegation=Delegation,
+        tables=[
+            m.__table__
+            for m in (Account, PasswordHistory, AuditEvent, OutboxMail, Challenge, Delegation)
+        ],
     )
     _MODELS[db] = models
     return models

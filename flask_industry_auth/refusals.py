@@ -29,6 +29,10 @@ CODES: dict[str, str] = {
     # Activation links (activation.TokenStatus)
     "link_expired": "the activation link is past its lifetime",
     "link_invalid": "the activation link is unknown or used",
+    # Delegations of a 自然人憑證 (flows.delegation.DelegationRefused)
+    "not_pending": "the delegation is no longer waiting for authorization",
+    "not_authorized": "the delegation is already revoked",
+    "card_taken": "the card is bound to another account now",
     # Certificates (certificates.errors.CertificateRefused.reason)
     "malformed": "not a CMS SignedData that can be read",
     "wrong_content": "the signature is not over this session's challenge",
@@ -40,7 +44,8 @@ CODES: dict[str, str] = {
     "not_yet_valid": "the certificate is not valid yet",
     "revoked": "the certificate is revoked",
     "revocation_unknown": "the CRL or OCSP responder could not be reached or read",
-    "wrong_card": "an encryption certificate, or neither a MOEACA nor a MOICA card",
+    "wrong_card": "an encryption certificate, or a card of no configured MOEACA/MOICA CA",
+    "attached_card": "a 工商憑證 附卡 while INDUSTRY_AUTH_CERT_ALLOW_ATTACHED_CARDS is off",
     "wrong_company": "the card's 統一編號 is not the account's or the form's",
     "no_account": "no account for this card",
     # The lifecycle and the operators' actions (raised)

@@ -33,6 +33,7 @@ signal                      keyword arguments (besides the sender, the app)
 ``state_changed``           ``account``, ``event``, ``from_state``, ``to_state``, ``actor``,
                             ``reason``: any transition of the lifecycle
 ``card_bound``              ``account``: a 自然人憑證 was bound to the account
+``document_signed``         ``account``, ``evidence``: the card signed a host document
 =========================== ==================================================================
 """
 
@@ -62,6 +63,7 @@ password_changed = _namespace.signal("industry-auth-password-changed")
 temporary_password_issued = _namespace.signal("industry-auth-temporary-password-issued")
 state_changed = _namespace.signal("industry-auth-state-changed")
 card_bound = _namespace.signal("industry-auth-card-bound")
+document_signed = _namespace.signal("industry-auth-document-signed")
 
 #: Signals (and after-commit callbacks) waiting for the transaction to commit, and those whose
 #: transaction has committed, in ``session.info``.

@@ -15,10 +15,11 @@ from flask import (
     url_for,
 )
 
-from . import forms, hooks, messages, sessions
+from . import forms, hooks, messages, sessions, signing
 from .certificates.errors import CertificateRefused
 from .filing import account_required, current_account
 from .flows import activation, authentication, certificate, recovery, registration
+from .flows import delegation as delegation_flow
 from .flows import profile as profile_flow
 from .i18n import (
     LOCALE_SESSION_KEY,
@@ -26,8 +27,10 @@ from .i18n import (
     speak_applicant_locale,
 )
 from .i18n import gettext as _
+from .models import BUSINESS_CERTIFICATE
 from .rendering import render_input, template_context
 from .resources import resource_dir
+from .signing import CERT_CHALLENGE_KEY
 from .state import get_state
 from .templating import PackagedTemplateLoader
 
@@ -45,8 +48,6 @@ blueprint.jinja_loader = PackagedTemplateLoader(resource_dir("templates"))
 ACTIVATION_TOKEN_KEY = "_industry_auth_activation_token"  # noqa: S105 (a key name)
 #: What stands in the activation URL once the token has moved into the session.
 TOKEN_IN_SESSION = "confirm"  # noqa: S105 (a placeholder, not a secret)
-#: Session key holding this session's certificate challenge.
-CERT_CHALLENGE_KEY = "_industry_auth_cert_challenge"
 blueprint.context_processor(template_context)
 blueprint.before_request(hooks.check_csrf)
 blueprint.before_app_request(hooks.check_session)
@@ -97,14 +98,19 @@ def activate(token: str):
         return redirect(url_for(".activate", token=TOKEN_IN_SESSION))
     token_value = session.get(ACTIVATION_TOKEN_KEY)
     if request.method == "POST":
+        card = activation.is_certificate_token(token_value)
         status = activation.activate(token_value)
         if status is activation.TokenStatus.VALID:
             session.pop(ACTIVATION_TOKEN_KEY, None)
-            return redirect(url_for(".activated"))
+            return redirect(url_for(".activated", card=1 if card else None))
     else:
         status = activation.check_token(token_value)
     if status is activation.TokenStatus.VALID:
-        return render_template("industry_auth/activate.html", form=forms.ActionForm())
+        return render_template(
+            "industry_auth/activate.html",
+            form=forms.ActionForm(),
+            certificate=activation.is_certificate_token(token_value),
+        )
     return render_template("industry_auth/activate_invalid.html", status=status.value), 410
 
 
@@ -177,7 +183,12 @@ def forgot_password():
 @blueprint.route("/")
 @account_required
 def index():
-    return render_template("industry_auth/index.html", account=current_account())
+    account = current_account()
+    return render_template(
+        "industry_auth/index.html",
+        account=account,
+        account_pending_delegation=delegation_flow.pending_for(account),
+    )
 
 
 @blueprint.route("/profile", methods=["GET", "POST"])
@@ -200,6 +211,8 @@ def profile():
             "email": account.email,
         }
     )
+    if account.is_certificate_account:
+        return _certificate_profile(account, form)
     if form.validate_on_submit():
         change = profile_flow.ProfileChange(**form.basic_data())
         problems = profile_flow.update_profile(account, change, form.current_password.data)
@@ -208,6 +221,34 @@ def profile():
             return redirect(url_for(".profile"))
         _field_errors(form, problems)
     return render_template("industry_auth/profile.html", form=form, account=account)
+
+
+def _certificate_profile(account, form):
+    # A certificate account has no password: the card signs the change instead (下一步,
+    # then a confirmation screen with the signing form).
+    action = request.form.get("action")
+    if request.method != "POST" or action == "edit" or not form.validate_on_submit():
+        return render_template("industry_auth/profile.html", form=form, account=account)
+    change = profile_flow.ProfileChange(**form.basic_data())
+    failure = None
+    if action == "sign":
+        try:
+            problems = certificate.confirm_profile(account, change, *_signed())
+        except CertificateRefused as refused:
+            failure = messages.certificate_message(refused.reason)
+        else:
+            if not problems:
+                flash(_("Your basic data has been saved."), "success")
+                return redirect(url_for(".profile"))
+            _field_errors(form, problems)
+            return render_template("industry_auth/profile.html", form=form, account=account)
+    signing.prepare_profile(account, change)
+    return render_template(
+        "industry_auth/profile_confirm.html",
+        form=form,
+        account=account,
+        certificate_failure=failure,
+    )
 
 
 @blueprint.route("/change-password", methods=["GET", "POST"])
@@ -254,19 +295,21 @@ def certificate_challenge():
     purpose = request.form.get("purpose")
     if purpose not in certificate.PURPOSES:
         abort(400)
-    if purpose == "bind" and current_account() is None:
+    if purpose in ("bind", *certificate.DOCUMENT_PURPOSES) and current_account() is None:
         abort(403)
-    value = certificate.new_challenge(purpose)
+    document = None
+    if purpose in certificate.DOCUMENT_PURPOSES:
+        document = signing.pending(purpose)
+        if document is None:
+            abort(400)  # no document was prepared for signing in this session
+    value = certificate.new_challenge(purpose, document)
     session[CERT_CHALLENGE_KEY] = value
     response = jsonify(challenge=value)
     response.headers["Cache-Control"] = "no-store"
     return response
 
 
-def _signed() -> tuple[str, str | None]:
-    """The posted signature and this session's challenge (used up either way)."""
-    challenge = session.pop(CERT_CHALLENGE_KEY, None)
-    return request.form.get("signature", ""), challenge
+_signed = signing.signed
 
 
 @blueprint.route("/certificate/login", methods=["POST"])
@@ -297,7 +340,7 @@ def register_certificate():
             except CertificateRefused as refused:
                 failure = messages.certificate_message(refused.reason)
             else:
-                return redirect(url_for(".register_done"))
+                return redirect(url_for(".register_done", card=1))
         return render_template(
             "industry_auth/register_confirm.html",
             form=form,
@@ -310,7 +353,8 @@ def register_certificate():
 @blueprint.route("/certificate/bind", methods=["GET", "POST"])
 @account_required
 def bind_certificate():
-    """Bind a 自然人憑證 to the logged-in account; it then logs in with the card."""
+    """Ask to bind a 自然人憑證 to the logged-in account; it takes effect once the company or
+    staff authorize it."""
     account = current_account()
     failure = None
     if request.method == "POST":
@@ -319,11 +363,72 @@ def bind_certificate():
         except CertificateRefused as refused:
             failure = messages.certificate_message(refused.reason)
         else:
-            sessions.end()
-            flash(_("The card is bound to your account. Log in with it from now on."), "success")
-            return redirect(url_for(".login"))
+            flash(
+                _(
+                    "Your card is recorded. Your account stays as it is until the company "
+                    "authorizes you (staff, or the company's 工商憑證)."
+                ),
+                "success",
+            )
+            return redirect(url_for(".authorize_delegation"))
     return render_template(
         "industry_auth/bind_certificate.html", account=account, certificate_failure=failure
+    )
+
+
+@blueprint.route("/certificate/authorize", methods=["GET", "POST"])
+@account_required
+def authorize_delegation():
+    """A 自然人憑證 holder's pending authorization: staff approve it, or the company's own
+    工商憑證 signs the consent here."""
+    account = current_account()
+    pending = delegation_flow.pending_for(account)
+    failure = None
+    if pending is not None and request.method == "POST":
+        try:
+            certificate.consent_to_delegation(pending, *_signed())
+        except CertificateRefused as refused:
+            failure = messages.certificate_message(refused.reason)
+        except delegation_flow.DelegationRefused:
+            failure = messages.certificate_message("certificate_failed")
+        else:
+            flash(_("The company has authorized you to act for it."), "success")
+            if pending.binds:  # the account now logs in with the card
+                sessions.end()
+                return redirect(url_for(".login"))
+            return redirect(url_for(".index"))
+    if pending is not None:
+        signing.prepare("delegation", delegation_flow.consent_document(pending))
+    return render_template(
+        "industry_auth/authorize_delegation.html",
+        account=account,
+        pending=pending,
+        certificate_failure=failure,
+    )
+
+
+@blueprint.route("/certificate/delegates", methods=["GET", "POST"])
+@account_required
+def delegates():
+    """The company's certificate account (logged in with its card) sees who acts for it with
+    a 自然人憑證, and revokes."""
+    account = current_account()
+    if account.account_type != BUSINESS_CERTIFICATE or not account.can_file_electronically:
+        abort(403)
+    if request.method == "POST":
+        chosen = delegation_flow.get(request.form.get("delegation", type=int) or 0)
+        if chosen is None:
+            abort(400)
+        try:
+            delegation_flow.revoke_by_company(account, chosen)
+        except delegation_flow.DelegationRefused:
+            abort(403 if chosen.business_id != account.business_id else 400)
+        flash(_("The authorization is revoked."), "success")
+        return redirect(url_for(".delegates"))
+    return render_template(
+        "industry_auth/delegates.html",
+        account=account,
+        delegations=delegation_flow.of_company(account.business_id),
     )
 
 

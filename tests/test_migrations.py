@@ -20,6 +20,7 @@ TABLES = {
     "industry_auth_audit",
     "industry_auth_outbox",
     "industry_auth_challenge",
+    "industry_auth_delegation",
 }
 
 

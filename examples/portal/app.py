@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import secrets
 from pathlib import Path
@@ -15,8 +16,11 @@ from flask_industry_auth import (
     account_required,
     current_account,
     electronic_filing_required,
+    signing,
 )
 from flask_industry_auth.admin import AccountAdmin
+from flask_industry_auth.certificates import CertificateRefused
+from flask_industry_auth.messages import certificate_message
 from flask_industry_auth.migrate import upgrade
 
 db = SQLAlchemy()
@@ -77,6 +81,28 @@ def create_app(
     def electronic_filing():
         return render_template("portal/filing.html", kind="electronic")
 
+    @app.route("/filing/electronic/sign", methods=["GET", "POST"])
+    @electronic_filing_required
+    def sign_filing():
+        # A sample filing signed by the applicant's card: the evidence is what a real portal
+        # stores beside the document (here it is only shown).
+        document = _sample_filing(current_account()).encode()
+        evidence = failure = None
+        if request.method == "POST":
+            try:
+                evidence = signing.verify("filing", document).to_dict()
+            except CertificateRefused as refused:
+                failure = certificate_message(refused.reason)
+        digest = signing.prepare("filing", document)
+        return render_template(
+            "portal/filing_sign.html",
+            document=document.decode(),
+            digest=digest,
+            evidence=json.dumps(evidence, ensure_ascii=False, indent=2) if evidence else None,
+            certificate_failure=failure,
+            **signing.template_context(),
+        )
+
     @app.route("/mails")
     def mails():
         received = list(reversed(mail_sink.mails)) if mail_sink else []
@@ -94,6 +120,15 @@ def create_app(
         )
 
     return app
+
+
+def _sample_filing(account) -> str:
+    return (
+        "產業升級創新平台 示範申請書 DEMO-001\n"
+        f"申請人：{account.business_name}（統一編號 {account.business_id}）\n"
+        f"電子身分帳號：{account.account_id}\n"
+        "申請項目：示範用，無任何效力 (a sample filing, of no effect)\n"
+    )
 
 
 def _demo_actor() -> str:

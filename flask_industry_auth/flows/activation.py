@@ -39,6 +39,12 @@ def _status(account) -> TokenStatus:
     return TokenStatus.VALID
 
 
+def is_certificate_token(token: str | None) -> bool:
+    """Whether ``token`` activates a certificate account (its pages speak of the card)."""
+    account = _by_token(token)
+    return account is not None and account.is_certificate_account
+
+
 def activate(token: str | None) -> TokenStatus:
     """Activate the account of ``token`` (``requested`` → ``activated``), once.
 

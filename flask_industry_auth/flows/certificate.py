@@ -7,10 +7,18 @@ is what lets them act. Every refusal is audited.
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import json
+import re
 import secrets
-from datetime import timedelta
+from dataclasses import dataclass, is_dataclass
+from dataclasses import fields as dc_fields
+from datetime import datetime, timedelta
+from typing import Any
 
 import sqlalchemy as sa
+from cryptography.hazmat.primitives.serialization import Encoding
 from flask import current_app
 
 from .. import passwords, signals
@@ -18,18 +26,32 @@ from ..audit import record
 from ..certificates.cms import verify_signed_challenge
 from ..certificates.errors import CertificateRefused
 from ..certificates.identity import BUSINESS, CITIZEN, CardIdentity, card_identity
-from ..certificates.validation import validate
+from ..certificates.validation import ValidatedCard, validate
 from ..lifecycle import REQUESTED
 from ..mail import commit_and_dispatch, queue_mail
 from ..models import BUSINESS_CERTIFICATE, CITIZEN_CERTIFICATE
 from ..signals import send_after_commit
 from ..state import get_state
-from . import rotate_sessions, utcnow
+from . import delegation as delegation_flow
+from . import utcnow
 from .authentication import LoginResult
 from .links import portal_origin
+from .profile import update_profile
 from .registration import Application, create_account, queue_activation_mail_unless_reviewed
 
-PURPOSES = ("login", "apply", "bind")
+PURPOSES = ("login", "apply", "bind", "profile", "sign")
+#: Purposes whose challenge also names a document (its label and SHA-256): the card signs
+#: that exact document, so the signature is evidence of it.
+DOCUMENT_PURPOSES = ("profile", "sign")
+_LABEL = re.compile(r"[A-Za-z0-9._-]{1,64}")
+
+
+def document_binding(label: str, document: bytes) -> str:
+    """What a document challenge names: ``<label>:<SHA-256 hex of document>``. ``label`` says
+    what is signed (``filing``, ``profile``, ...): letters, digits, ``._-``, 64 at most."""
+    if not _LABEL.fullmatch(label):
+        raise ValueError(f"a document label is 1-64 of A-Z a-z 0-9 . _ -, not {label!r}")
+    return f"{label}:{hashlib.sha256(document).hexdigest()}"
 
 
 def challenge_prefix(purpose: str) -> str:
@@ -38,12 +60,16 @@ def challenge_prefix(purpose: str) -> str:
     return f"flask_industry_auth:{purpose}:{portal_origin()}:"
 
 
-def new_challenge(purpose: str) -> str:
-    """A random challenge for ``purpose``, single-use and short-lived. Commits; expired
-    challenges are deleted on the way, so the table holds only live ones."""
+def new_challenge(purpose: str, document: str | None = None) -> str:
+    """A random challenge for ``purpose``, single-use and short-lived; for a document
+    purpose it ends with the :func:`document_binding`. Commits; expired challenges are
+    deleted on the way, so the table holds only live ones."""
     assert purpose in PURPOSES
+    assert (purpose in DOCUMENT_PURPOSES) == (document is not None), purpose
     state = get_state()
     value = challenge_prefix(purpose) + secrets.token_urlsafe(32)
+    if document is not None:
+        value += ":" + document
     seconds = current_app.config["INDUSTRY_AUTH_CERT_CHALLENGE_SECONDS"]
     table = state.models.Challenge.__table__
     now = utcnow()
@@ -59,16 +85,45 @@ def new_challenge(purpose: str) -> str:
     return value
 
 
-def verify(signature: str, challenge: str | None, purpose: str) -> CardIdentity:
+@dataclass(frozen=True)
+class VerifiedSignature:
+    """A card's signature over a challenge, verified: who it speaks for, the validated
+    certificate path with its revocation answer, the CMS as received, the signed text and
+    when it was checked."""
+
+    identity: CardIdentity
+    card: ValidatedCard
+    signature: str
+    signed_text: str
+    verified_at: datetime
+
+
+def verify_signature(
+    signature: str, challenge: str | None, purpose: str, document: str | None = None
+) -> VerifiedSignature:
     """Check the signature over this session's ``challenge``, use the challenge up, and
-    validate the card. Returns who the card speaks for; raises :class:`CertificateRefused`."""
+    validate the card. For a document purpose the challenge must name ``document`` (its
+    :func:`document_binding`). Raises :class:`CertificateRefused`."""
     if not challenge or not challenge.startswith(challenge_prefix(purpose)):
         raise CertificateRefused("challenge_expired")
+    if (purpose in DOCUMENT_PURPOSES) and (
+        document is None or not challenge.endswith(":" + document)
+    ):
+        raise CertificateRefused("wrong_content", "the challenge names another document")
     signed = verify_signed_challenge(signature, challenge.encode())
     _consume(challenge, purpose)
     state = get_state()
-    chain = validate(signed.signer, signed.certificates, state.anchors, state.revocation)
-    return card_identity(chain[0])  # refuses a card of another kind, or a confused one
+    card = validate(signed.signer, signed.certificates, state.trust, state.revocation)
+    # The type comes from the CA that issued the card, never from what the card carries.
+    identity = card_identity(card.certificate, card.issuer.kind, card.issuer.key_id)
+    if identity.attached and not current_app.config["INDUSTRY_AUTH_CERT_ALLOW_ATTACHED_CARDS"]:
+        raise CertificateRefused("attached_card")
+    return VerifiedSignature(identity, card, signature, challenge, utcnow())
+
+
+def verify(signature: str, challenge: str | None, purpose: str) -> CardIdentity:
+    """:func:`verify_signature`, when only who the card speaks for matters."""
+    return verify_signature(signature, challenge, purpose).identity
 
 
 def _consume(challenge: str, purpose: str) -> None:
@@ -205,6 +260,14 @@ def apply(application: Application, signature: str, challenge: str | None) -> No
             )
         )
     )
+    if existing is None:
+        # One account per company and email address, whatever its type (a unique key).
+        existing = state.db.session.scalar(
+            sa.select(Account).where(
+                Account.business_id == application.business_id,
+                Account.email_key == application.email.lower(),
+            )
+        )
     if existing is not None:
         # One account per card (and per company for 工商憑證): tell the owner, not the screen.
         record(existing, event="apply", outcome="duplicate", from_state=existing.state)
@@ -224,17 +287,19 @@ def apply(application: Application, signature: str, challenge: str | None) -> No
         to_state=account.state,
         detail=f"{identity.issuer} #{identity.serial}"[:200],
     )
+    if identity.kind == CITIZEN:
+        # A person's card: it files for the company only once the company or staff agree.
+        delegation_flow.request(account, identity, binds=False)
     queue_activation_mail_unless_reviewed(account)
     send_after_commit(signals.applied, account=account)
     commit_and_dispatch()
 
 
-def bind_citizen_card(account, signature: str, challenge: str | None) -> None:
-    """Bind a 自然人憑證 to ``account`` (logged in): later logins with that card reach it.
-
-    The account becomes a citizen-certificate account: it logs in with the card from now on,
-    and its password is withdrawn. Raises :class:`CertificateRefused`.
-    """
+def bind_citizen_card(account, signature: str, challenge: str | None):
+    """Ask to bind a 自然人憑證 to ``account`` (logged in). Returns the pending
+    :mod:`~.delegation`: the account stays what it was (its password, paper filing) until
+    staff or the company's 工商憑證 authorize it; then it logs in with the card, has no
+    password and may file electronically. Raises :class:`CertificateRefused`."""
     try:
         identity = verify(signature, challenge, "bind")
         if identity.kind != CITIZEN:
@@ -253,16 +318,184 @@ def bind_citizen_card(account, signature: str, challenge: str | None) -> None:
     except CertificateRefused as refused:
         _refused(account, "certificate_bind", refused)
         raise
-    account.certificate_issuer, account.certificate_serial = identity.issuer, identity.serial
-    account.account_type = CITIZEN_CERTIFICATE
-    account.password_hash = account.temp_password_hash = account.temp_password_expires_at = None
-    account.must_change_password = False
-    rotate_sessions(account)
+    delegation = delegation_flow.request(account, identity, binds=True)
     record(
         account,
         event="certificate_bind",
-        outcome="ok",
+        outcome="pending",
         detail=f"{identity.issuer} #{identity.serial}"[:200],
     )
-    send_after_commit(signals.card_bound, account=account)
     commit_and_dispatch()
+    return delegation
+
+
+# -- documents signed by the card: host filings, basic-data changes ----------------------------
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """What proves that an account's card signed a document: keep it with the document.
+
+    ``signature`` is the CMS SignedData (base64) over ``signed_text``, which names the
+    portal, the purpose, the document's label and SHA-256; ``certificate`` and ``chain`` are
+    PEM; ``revocation`` is what the revocation check answered (see
+    :class:`~..certificates.revocation.RevocationAnswer`); ``verified_at`` is UTC.
+    """
+
+    account_id: str
+    business_id: str
+    label: str
+    document_sha256: str
+    signed_text: str
+    signature: str
+    certificate: str
+    chain: tuple[str, ...]
+    card_issuer: str
+    card_serial: str
+    revocation: Any
+    verified_at: datetime
+
+    def to_dict(self) -> dict[str, Any]:
+        """The evidence as JSON-ready data (bytes as base64, times as ISO 8601)."""
+        return {
+            "account_id": self.account_id,
+            "business_id": self.business_id,
+            "label": self.label,
+            "document_sha256": self.document_sha256,
+            "signed_text": self.signed_text,
+            "signature": self.signature,
+            "certificate": self.certificate,
+            "chain": list(self.chain),
+            "card_issuer": self.card_issuer,
+            "card_serial": self.card_serial,
+            "revocation": _jsonable(self.revocation),
+            "verified_at": self.verified_at.isoformat(),
+        }
+
+
+def _jsonable(value: Any) -> Any:
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    if isinstance(value, bytes):
+        return base64.b64encode(value).decode()
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if is_dataclass(value):
+        return {f.name: _jsonable(getattr(value, f.name)) for f in dc_fields(value)}
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    return str(value)
+
+
+def _pem(cert) -> str:
+    return cert.public_bytes(Encoding.PEM).decode()
+
+
+def _is_accounts_card(account, identity: CardIdentity) -> bool:
+    # The card the account logs in with; a renewed 工商憑證 is the company's all the same
+    # (a login with it rebinds the account).
+    if (account.certificate_issuer, account.certificate_serial) == (
+        identity.issuer,
+        identity.serial,
+    ):
+        return True
+    return (
+        identity.kind == BUSINESS
+        and account.account_type == BUSINESS_CERTIFICATE
+        and account.business_id == identity.business_id
+    )
+
+
+def _verify_for_account(account, signature, challenge, purpose, binding, event, detail):
+    """Verify a document signature by ``account``'s own card; audit a refusal and raise."""
+    try:
+        if not account.is_certificate_account:
+            raise CertificateRefused("wrong_card", "the account has no card")
+        verified = verify_signature(signature, challenge, purpose, binding)
+        if not _is_accounts_card(account, verified.identity):
+            raise CertificateRefused("wrong_card", "not the account's own card")
+    except CertificateRefused as refused:
+        record(
+            account,
+            event=event,
+            outcome=refused.reason,
+            detail=(f"{detail} {refused.detail}" if refused.detail else detail)[:200],
+        )
+        commit_and_dispatch()
+        raise
+    return verified
+
+
+def sign_document(account, label: str, document: bytes, signature: str, challenge: str | None):
+    """Verify that ``account``'s card signed ``document`` (for ``label``) over this
+    session's challenge, with the trust and revocation rules of a login. Returns the
+    :class:`Evidence` (audited, and sent with the ``document_signed`` signal after the
+    commit); raises :class:`CertificateRefused` (audited)."""
+    binding = document_binding(label, document)
+    verified = _verify_for_account(
+        account, signature, challenge, "sign", binding, "document_signed", binding
+    )
+    evidence = Evidence(
+        account_id=account.account_id,
+        business_id=account.business_id,
+        label=label,
+        document_sha256=binding.rsplit(":", 1)[1],
+        signed_text=verified.signed_text,
+        signature=verified.signature,
+        certificate=_pem(verified.card.certificate),
+        chain=tuple(_pem(c) for c in verified.card.chain[1:]),
+        card_issuer=verified.identity.issuer,
+        card_serial=verified.identity.serial,
+        revocation=verified.card.revocation,
+        verified_at=verified.verified_at,
+    )
+    record(account, event="document_signed", outcome="ok", detail=binding[:200])
+    send_after_commit(signals.document_signed, account=account, evidence=evidence)
+    commit_and_dispatch()
+    return evidence
+
+
+def profile_document(account, change) -> bytes:
+    """The basic-data change a certificate account confirms with its card, as signed:
+    canonical JSON of the account and every field."""
+    data = {"account_id": account.account_id, "business_id": account.business_id}
+    data.update({f.name: getattr(change, f.name) for f in dc_fields(change)})
+    return json.dumps(data, ensure_ascii=False, sort_keys=True).encode()
+
+
+def confirm_profile(account, change, signature: str, challenge: str | None) -> list[str]:
+    """Save a certificate account's basic-data ``change`` (email included), confirmed by a
+    fresh signature of its own card over exactly that change instead of a password.
+    Returns problem codes as :func:`~.profile.update_profile`; raises
+    :class:`CertificateRefused` (audited) when the card is refused."""
+    binding = document_binding("profile", profile_document(account, change))
+    _verify_for_account(account, signature, challenge, "profile", binding, "profile_update", "")
+    return update_profile(account, change, None, confirmed_by_card=True)
+
+
+def consent_to_delegation(delegation, signature: str, challenge: str | None) -> None:
+    """The company's own 工商憑證 signed the consent of ``delegation``
+    (:func:`~.delegation.consent_document`): it is authorized, the signature kept as the
+    consent (commits). Raises :class:`CertificateRefused` (audited) when the card is not the
+    company's, or :class:`~.delegation.DelegationRefused`."""
+    state = get_state()
+    account = state.db.session.get(state.models.Account, delegation.account_pk)
+    binding = document_binding("delegation", delegation_flow.consent_document(delegation))
+    try:
+        identity = verify_signature(signature, challenge, "sign", binding).identity
+        if identity.kind != BUSINESS:
+            raise CertificateRefused("wrong_card", "a consent needs the company's 工商憑證")
+        if identity.business_id != delegation.business_id:
+            raise CertificateRefused("wrong_company")
+    except CertificateRefused as refused:
+        record(account, event="delegation_authorized", outcome=refused.reason)
+        commit_and_dispatch()
+        raise
+    delegation_flow.authorize(
+        delegation,
+        f"company card {identity.issuer} #{identity.serial}",
+        actor=None,
+        consent=signature,
+    )

@@ -22,20 +22,26 @@ PROFILE_FIELDS = tuple(f.name for f in fields(BasicData))
 ProfileChange = BasicData
 
 
-def update_profile(account, change: ProfileChange, current_password: str | None) -> list[str]:
+def update_profile(
+    account, change: ProfileChange, current_password: str | None, *, confirmed_by_card=False
+) -> list[str]:
     """Save ``change``. Returns problem codes and changes nothing when there are any:
     ``password_required`` / ``wrong_password`` (a new email needs the current password),
-    ``email_taken`` (another account of this 統一編號 uses it)."""
+    ``email_taken`` (another account of this 統一編號 uses it).
+
+    ``confirmed_by_card``: the account's card signed this change
+    (:func:`~.certificate.confirm_profile`), which stands in for the password."""
     state = get_state()
     old_email = account.email
     email_changed = change.email.lower() != account.email_key
-    if email_changed:
+    if email_changed and not confirmed_by_card:
         if not current_password:
             return ["password_required"]
         if not state.hasher.verify(account.password_hash, current_password):
             record(account, event="profile_update", outcome="wrong_password")
             commit_and_dispatch()
             return ["wrong_password"]
+    if email_changed:
         Account = state.models.Account
         taken = state.db.session.scalar(
             state.db.select(Account.id).where(
@@ -52,7 +58,8 @@ def update_profile(account, change: ProfileChange, current_password: str | None)
     for name in changed:
         setattr(account, name, getattr(change, name))
     account.email_key = account.email.lower()
-    record(account, event="profile_update", outcome="ok", detail=",".join(changed))
+    detail = ",".join(changed) + (" (card)" if confirmed_by_card else "")
+    record(account, event="profile_update", outcome="ok", detail=detail)
     if email_changed:
         # Both addresses hear of it: the old one in case this was not the owner.
         for recipient in (old_email, account.email):
