@@ -64,6 +64,15 @@ MESSAGES: dict[str, str] = {
         "This is an attached card (附卡). This portal accepts the company's primary card "
         "(正卡) only."
     ),
+    "no_delegation": N_(
+        "The company has not authorized this 自然人憑證 to file for it (yet): staff approve it, "
+        "or the company's 工商憑證 signs the consent."
+    ),
+    "not_pending": N_("This authorization is no longer waiting: it was decided already."),
+    "card_taken": N_("This card is bound to another account now, so it cannot be bound here."),
+    "not_bindable": N_(
+        "This account logs in with a certificate already: no other card is bound to it."
+    ),
     "wrong_company": N_(
         "The certificate belongs to another company (統一編號) than the account or the form."
     ),

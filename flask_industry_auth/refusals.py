@@ -33,6 +33,7 @@ CODES: dict[str, str] = {
     "not_pending": "the delegation is no longer waiting for authorization",
     "not_authorized": "the delegation is already revoked",
     "card_taken": "the card is bound to another account now",
+    "not_bindable": "the account is a certificate account already: no card is bound to it",
     # Certificates (certificates.errors.CertificateRefused.reason)
     "malformed": "not a CMS SignedData that can be read",
     "wrong_content": "the signature is not over this session's challenge",
@@ -45,7 +46,8 @@ CODES: dict[str, str] = {
     "revoked": "the certificate is revoked",
     "revocation_unknown": "the CRL or OCSP responder could not be reached or read",
     "wrong_card": "an encryption certificate, or a card of no configured MOEACA/MOICA CA",
-    "attached_card": "a 工商憑證 附卡 while INDUSTRY_AUTH_CERT_ALLOW_ATTACHED_CARDS is off",
+    "attached_card": "a 工商憑證 附卡 where only the 正卡 may act",
+    "no_delegation": "a 自然人憑證 account the company has not authorized to file for it",
     "wrong_company": "the card's 統一編號 is not the account's or the form's",
     "no_account": "no account for this card",
     # The lifecycle and the operators' actions (raised)

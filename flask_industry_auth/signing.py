@@ -82,6 +82,11 @@ def verify(label: str, document: bytes, signature: str | None = None) -> certifi
     account = current_account()
     if account is None:
         raise certificate.CertificateRefused("wrong_card", "nobody is logged in")
+    if account.is_certificate_account and not account.can_file_electronically:
+        # Logged in by another way than the card, or a 自然人憑證 the company has not
+        # authorized: whatever the host's view checked, this is no electronic filing.
+        reason = "no_delegation" if account.account_type == "citizen_certificate" else "wrong_card"
+        raise certificate.CertificateRefused(reason, "not logged in for electronic filing")
     return certificate.sign_document(
         account, label, document, posted if signature is None else signature, challenge
     )

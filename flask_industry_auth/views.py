@@ -356,6 +356,8 @@ def bind_certificate():
     """Ask to bind a 自然人憑證 to the logged-in account; it takes effect once the company or
     staff authorize it."""
     account = current_account()
+    if account.is_certificate_account:
+        abort(403)  # a company's 工商憑證 account is never handed to a person's card
     failure = None
     if request.method == "POST":
         try:
@@ -389,8 +391,8 @@ def authorize_delegation():
             certificate.consent_to_delegation(pending, *_signed())
         except CertificateRefused as refused:
             failure = messages.certificate_message(refused.reason)
-        except delegation_flow.DelegationRefused:
-            failure = messages.certificate_message("certificate_failed")
+        except delegation_flow.DelegationRefused as refused:
+            failure = messages.message(refused.code)
         else:
             flash(_("The company has authorized you to act for it."), "success")
             if pending.binds:  # the account now logs in with the card
@@ -416,7 +418,9 @@ def delegates():
     if account.account_type != BUSINESS_CERTIFICATE or not account.can_file_electronically:
         abort(403)
     if request.method == "POST":
-        chosen = delegation_flow.get(request.form.get("delegation", type=int) or 0)
+        chosen_id = request.form.get("delegation", type=int) or 0
+        # An id no INTEGER column holds is no delegation (not a database error).
+        chosen = delegation_flow.get(chosen_id) if 0 < chosen_id <= 2**31 - 1 else None
         if chosen is None:
             abort(400)
         try:

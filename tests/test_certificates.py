@@ -855,3 +855,116 @@ def test_a_card_application_with_an_email_the_company_uses_is_a_duplicate(holder
 def test_a_company_account_page_of_delegates_is_for_its_card_login_only(holder, pki):
     holder.active_account()
     assert holder.client.get("/account/certificate/delegates").status_code == 403
+
+
+def test_a_companys_certificate_account_is_never_handed_to_a_persons_card(holder, pki):
+    from flask_industry_auth.flows import delegation
+
+    company_card = pki.business_card(UBN)
+    account = holder.card_account(company_card)
+    holder.card_login(company_card)
+    assert holder.client.get("/account/certificate/bind").status_code == 403
+    citizen = pki.citizen_card()
+    signature = citizen.sign(holder.challenge("bind"))
+    assert holder.post("/account/certificate/bind", {"signature": signature}).status_code == 403
+    # The flow refuses it too, and so does an approval of an old request.
+    with holder.app.app_context():
+        stored = db.session.scalar(
+            db.select(auth.models.Account).where(
+                auth.models.Account.account_id == account["account_id"]
+            )
+        )
+        from flask_industry_auth.certificates.identity import card_identity
+
+        identity = card_identity(citizen.certificate, "citizen")
+        request = delegation.request(stored, identity, binds=True)
+        db.session.commit()
+        with pytest.raises(delegation.DelegationRefused) as refused:
+            delegation.authorize_by_staff(request, "clerk")
+        assert refused.value.code == "not_bindable"
+    assert holder.account(account["account_id"]).account_type == "business_certificate"
+
+
+def test_an_unauthorized_citizen_card_signs_no_filing_even_without_the_decorator(app, holder, pki):
+    from flask import jsonify
+
+    from flask_industry_auth import signing
+    from flask_industry_auth.certificates import CertificateRefused as Refused
+
+    @app.route("/raw/sign", methods=["GET", "POST"])
+    def raw_sign():
+        if request_method() == "POST":
+            try:
+                return jsonify(ok=signing.verify("filing", FILING).to_dict())
+            except Refused as refused:
+                return jsonify(refused=refused.reason), 422
+        signing.prepare("filing", FILING)
+        return "ready"
+
+    citizen = pki.citizen_card()
+    holder.card_account(citizen)
+    holder.card_login(citizen)
+    holder.client.get("/raw/sign")
+    refused = holder.post("/raw/sign", {"signature": citizen.sign(holder.challenge("sign"))})
+    assert refused.get_json() == {"refused": "no_delegation"}
+    # Once the company consents, the evidence names the delegation.
+    holder.client.get("/account/certificate/authorize")
+    company = pki.business_card(UBN)
+    holder.post(
+        "/account/certificate/authorize", {"signature": company.sign(holder.challenge("sign"))}
+    )
+    holder.client.get("/raw/sign")
+    signed = holder.post("/raw/sign", {"signature": citizen.sign(holder.challenge("sign"))})
+    evidence = signed.get_json()["ok"]
+    assert evidence["delegation_id"] and evidence["authorized_by"].startswith("company card ")
+
+
+def request_method():
+    from flask import request
+
+    return request.method
+
+
+def test_the_consent_is_kept_as_evidence_that_verifies_again(holder, pki):
+    import json
+
+    from flask_industry_auth.certificates.cms import verify_signed_challenge
+
+    citizen = pki.citizen_card()
+    holder.card_account(citizen)
+    holder.card_login(citizen)
+    holder.client.get("/account/certificate/authorize")
+    company = pki.business_card(UBN)
+    challenge = holder.challenge("sign")
+    holder.post("/account/certificate/authorize", {"signature": company.sign(challenge)})
+    with holder.app.app_context():
+        (consent,) = db.session.scalars(db.select(auth.models.Delegation.consent))
+    kept = json.loads(consent)
+    assert kept["signed_text"] == challenge and kept["signer_business_id"] == UBN
+    verified = verify_signed_challenge(kept["signature"], kept["signed_text"].encode())
+    assert verified.signer.public_bytes(Encoding.PEM).decode() == kept["certificate"]
+    assert kept["revocation"] is not None and kept["chain"]
+
+
+def test_an_attached_card_never_consents_for_the_company(make, smtp, pki):
+    app = make(**pki.trust_config(), INDUSTRY_AUTH_CERT_ALLOW_ATTACHED_CARDS=True)
+    person = CardHolder(app, app.test_client(), smtp)
+    citizen = pki.citizen_card()
+    person.card_account(citizen)
+    person.card_login(citizen)
+    person.client.get("/account/certificate/authorize")
+    attached = pki.business_card(UBN, attached=True)
+    refused = person.post(
+        "/account/certificate/authorize", {"signature": attached.sign(person.challenge("sign"))}
+    )
+    assert "附卡" in text_of(refused)
+    assert _delegations(app)[0][1] == "pending"
+
+
+def test_a_company_revoking_an_impossible_id_gets_a_clear_400(holder, pki):
+    company = pki.business_card(UBN)
+    holder.card_account(company)
+    holder.card_login(company)
+    for value in ("99999999999999999999", "-1", "x", ""):
+        response = holder.post("/account/certificate/delegates", {"delegation": value})
+        assert response.status_code == 400, value

@@ -578,3 +578,87 @@ def test_the_benchmark_runs():
     assert figures["entries"] == 300
     assert figures["index_mb"] == pytest.approx(300 * 16 / 1e6)
     assert "300 entries" in lines[0]
+
+
+# -- the scope of a CRL ------------------------------------------------------------------------
+
+
+def _scoped_crl(authority, point: x509.IssuingDistributionPoint) -> bytes:
+    now = dt.datetime.now(dt.UTC)
+    return (
+        x509.CertificateRevocationListBuilder()
+        .issuer_name(authority.certificate.subject)
+        .last_update(now - dt.timedelta(minutes=5))
+        .next_update(now + dt.timedelta(hours=24))
+        .add_extension(point, critical=True)
+        .sign(authority.key, hashes.SHA256())
+        .public_bytes(serialization.Encoding.DER)
+    )
+
+
+def _point(uri=None, **flags) -> x509.IssuingDistributionPoint:
+    options = dict(
+        only_contains_user_certs=False,
+        only_contains_ca_certs=False,
+        only_some_reasons=None,
+        indirect_crl=False,
+        only_contains_attribute_certs=False,
+    )
+    options.update(flags)
+    full_name = [x509.UniformResourceIdentifier(uri)] if uri else None
+    return x509.IssuingDistributionPoint(full_name, None, **options)
+
+
+@pytest.mark.parametrize(
+    ("point", "expected"),
+    [
+        (_point(only_contains_ca_certs=True), "only some certificates"),
+        (_point(indirect_crl=True), "only some certificates"),
+        (_point(only_some_reasons=frozenset({x509.ReasonFlags.key_compromise})), "only some"),
+        (_point("http://127.0.0.1:9/another-partition.crl"), "partition that does not cover"),
+    ],
+    ids=["ca-only", "indirect", "some-reasons", "another-partition"],
+)
+def test_a_crl_of_another_scope_says_nothing_of_a_card(server, checkers, point, expected):
+    authority = server.pki.moica
+    server.crls["/scoped.crl"] = lambda: _scoped_crl(authority, point)
+    checker = checkers({key_identifier(authority.certificate): f"{server.base}/scoped.crl"})
+    card = card_with_serial(authority, 4242)
+    with pytest.raises(CertificateRefused) as refused:
+        checker.check(card, authority.certificate)
+    assert refused.value.reason == "revocation_unknown" and expected in refused.value.detail
+
+
+def test_a_partition_covering_the_card_is_used(server, checkers):
+    authority = server.pki.moica
+    card = card_with_serial(authority, 4343)  # its distribution point is authority.crl_url
+    server.crls["/partition.crl"] = lambda: _scoped_crl(
+        authority, _point(authority.crl_url, only_contains_user_certs=True)
+    )
+    checker = checkers({key_identifier(authority.certificate): f"{server.base}/partition.crl"})
+    assert checker.check(card, authority.certificate).method == "crl"
+
+
+def test_only_http_distribution_points_are_fetched():
+    from flask_industry_auth.certificates.revocation import _uris
+
+    pki = TestPKI()
+    points = x509.CRLDistributionPoints(
+        [
+            x509.DistributionPoint([x509.UniformResourceIdentifier(uri)], None, None, None)
+            for uri in ("ldap://ldap.example/cn=CRL", "http://crl.example/moica.crl")
+        ]
+    )
+    card = pki._card(pki.moica, pki.citizen_card().certificate.subject, {}, policies=())
+    built = (
+        x509.CertificateBuilder()
+        .subject_name(card.certificate.subject)
+        .issuer_name(card.certificate.issuer)
+        .public_key(card.certificate.public_key())
+        .serial_number(7)
+        .not_valid_before(card.certificate.not_valid_before_utc)
+        .not_valid_after(card.certificate.not_valid_after_utc)
+        .add_extension(points, False)
+        .sign(pki.moica.key, hashes.SHA256())
+    )
+    assert _uris(built, x509.CRLDistributionPoints) == ["http://crl.example/moica.crl"]

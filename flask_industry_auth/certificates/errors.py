@@ -17,7 +17,8 @@ REASONS = (
     "revoked",
     "revocation_unknown",  # the CRL or OCSP responder could not be reached or read
     "wrong_card",  # an encryption certificate, or a card of no configured issuing CA
-    "attached_card",  # a 工商憑證 附卡 where INDUSTRY_AUTH_CERT_ALLOW_ATTACHED_CARDS is off
+    "attached_card",  # a 工商憑證 附卡 where only the 正卡 may act (see ALLOW_ATTACHED_CARDS)
+    "no_delegation",  # a 自然人憑證 account not (or no longer) authorized by the company
     "wrong_company",  # the card's 統一編號 is not the account's or the form's
     "no_account",  # no account for this card
     "not_activated",

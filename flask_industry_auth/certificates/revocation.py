@@ -127,18 +127,21 @@ def _uris(cert: x509.Certificate, extension_class) -> list[str]:
     except x509.ExtensionNotFound:
         return []
     if extension_class is x509.CRLDistributionPoints:
-        return [
+        found = [
             n.value
             for point in value
             for n in (point.full_name or [])
             if isinstance(n, x509.UniformResourceIdentifier)
         ]
-    return [
-        d.access_location.value
-        for d in value
-        if d.access_method == AuthorityInformationAccessOID.OCSP
-        and isinstance(d.access_location, x509.UniformResourceIdentifier)
-    ]
+    else:
+        found = [
+            d.access_location.value
+            for d in value
+            if d.access_method == AuthorityInformationAccessOID.OCSP
+            and isinstance(d.access_location, x509.UniformResourceIdentifier)
+        ]
+    # Only what can be fetched here: an ldap:// point first must not hide the http:// one.
+    return [uri for uri in found if uri.lower().startswith(("http://", "https://"))]
 
 
 # -- the CRL index -----------------------------------------------------------------------------
@@ -235,6 +238,9 @@ class LoadedCRL:
     digest: str
     crl_number: int | None
     answer: RevocationAnswer = field(repr=False)
+    #: The distribution points a partitioned CRL says it covers (its IssuingDistributionPoint);
+    #: empty for a complete CRL.
+    scope: tuple[str, ...] = ()
 
     def newer_than(self, other: LoadedCRL) -> bool:
         """Whether this CRL replaces ``other``: another CRL, not an older one (a lagging
@@ -245,6 +251,27 @@ class LoadedCRL:
         if self.crl_number is not None and other.crl_number is not None:
             return self.crl_number > other.crl_number
         return self.this_update >= other.this_update
+
+
+def _scope(crl: x509.CertificateRevocationList, url: str) -> tuple[str, ...]:
+    # A CRL that lists only some certificates (CA certificates, some reasons, another
+    # issuer's) says nothing of a card: refused. A partition names what it covers.
+    try:
+        point = crl.extensions.get_extension_for_class(x509.IssuingDistributionPoint).value
+    except x509.ExtensionNotFound:
+        return ()
+    if (
+        point.only_contains_ca_certs
+        or point.only_contains_attribute_certs
+        or point.indirect_crl
+        or point.only_some_reasons
+    ):
+        raise CertificateRefused(
+            "revocation_unknown", f"the CRL from {url} covers only some certificates or reasons"
+        )
+    return tuple(
+        n.value for n in (point.full_name or []) if isinstance(n, x509.UniformResourceIdentifier)
+    )
 
 
 def load_crl(data: bytes, issuer: x509.Certificate, url: str) -> LoadedCRL:
@@ -275,6 +302,7 @@ def load_crl(data: bytes, issuer: x509.Certificate, url: str) -> LoadedCRL:
         pass
     else:
         raise CertificateRefused("revocation_unknown", f"{url} is a delta CRL, not a full one")
+    scope = _scope(crl, url)
     try:
         number = crl.extensions.get_extension_for_class(x509.CRLNumber).value.crl_number
     except x509.ExtensionNotFound:
@@ -300,6 +328,7 @@ def load_crl(data: bytes, issuer: x509.Certificate, url: str) -> LoadedCRL:
         digest=digest,
         crl_number=number,
         answer=answer,
+        scope=scope,
     )
 
 
@@ -444,6 +473,10 @@ class CRLChecker:
             self._start(source, now)  # in the background; this login goes on with ``crl``
         if crl.next_update is not None and crl.next_update <= now:
             self._expired(source, crl, now)
+        if crl.scope and not set(crl.scope) & set(_uris(cert, x509.CRLDistributionPoints)):
+            raise CertificateRefused(
+                "revocation_unknown", f"the CRL from {url} is a partition that does not cover it"
+            )
         if cert.serial_number in crl.serials:
             raise CertificateRefused("revoked")
         return crl.answer
@@ -763,6 +796,12 @@ class OCSPChecker:
             raise CertificateRefused("revocation_unknown", "unreadable OCSP response") from None
         if response.response_status != ocsp.OCSPResponseStatus.SUCCESSFUL:
             raise CertificateRefused("revocation_unknown", response.response_status.name)
+        try:
+            return self._answer(response, cert, issuer, request, nonce, url, data)
+        except ValueError:  # cryptography's accessors refuse a reply of several responses
+            raise CertificateRefused("revocation_unknown", "unusable OCSP reply") from None
+
+    def _answer(self, response, cert, issuer, request, nonce, url, data) -> RevocationAnswer:
         if (
             response.serial_number != cert.serial_number
             or response.issuer_key_hash != request.issuer_key_hash
@@ -828,6 +867,9 @@ class OCSPChecker:
                 usages = delegate.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
             except x509.ExtensionNotFound:
                 continue
+            now = datetime.now(UTC)
+            if not delegate.not_valid_before_utc <= now <= delegate.not_valid_after_utc:
+                continue  # an expired (or not yet valid) responder certificate
             if ExtendedKeyUsageOID.OCSP_SIGNING in usages and delegate.issuer == issuer.subject:
                 try:
                     delegate.verify_directly_issued_by(issuer)

@@ -29,7 +29,7 @@ from ..certificates.identity import BUSINESS, CITIZEN, CardIdentity, card_identi
 from ..certificates.validation import ValidatedCard, validate
 from ..lifecycle import REQUESTED
 from ..mail import commit_and_dispatch, queue_mail
-from ..models import BUSINESS_CERTIFICATE, CITIZEN_CERTIFICATE
+from ..models import BUSINESS_CERTIFICATE, CITIZEN_CERTIFICATE, NON_CERTIFICATE
 from ..signals import send_after_commit
 from ..state import get_state
 from . import delegation as delegation_flow
@@ -301,6 +301,9 @@ def bind_citizen_card(account, signature: str, challenge: str | None):
     staff or the company's 工商憑證 authorize it; then it logs in with the card, has no
     password and may file electronically. Raises :class:`CertificateRefused`."""
     try:
+        if account.account_type != NON_CERTIFICATE:
+            # A company's 工商憑證 account (or one already bound) is never handed to a person.
+            raise CertificateRefused("wrong_card", "only a password account binds a card")
         identity = verify(signature, challenge, "bind")
         if identity.kind != CITIZEN:
             raise CertificateRefused("wrong_card", "not a citizen certificate")
@@ -354,6 +357,9 @@ class Evidence:
     card_serial: str
     revocation: Any
     verified_at: datetime
+    #: For a 自然人憑證: the delegation that lets it act for ``business_id``, and who gave it.
+    delegation_id: int | None = None
+    authorized_by: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """The evidence as JSON-ready data (bytes as base64, times as ISO 8601)."""
@@ -370,6 +376,8 @@ class Evidence:
             "card_serial": self.card_serial,
             "revocation": _jsonable(self.revocation),
             "verified_at": self.verified_at.isoformat(),
+            "delegation_id": self.delegation_id,
+            "authorized_by": self.authorized_by,
         }
 
 
@@ -428,16 +436,8 @@ def _verify_for_account(account, signature, challenge, purpose, binding, event, 
     return verified
 
 
-def sign_document(account, label: str, document: bytes, signature: str, challenge: str | None):
-    """Verify that ``account``'s card signed ``document`` (for ``label``) over this
-    session's challenge, with the trust and revocation rules of a login. Returns the
-    :class:`Evidence` (audited, and sent with the ``document_signed`` signal after the
-    commit); raises :class:`CertificateRefused` (audited)."""
-    binding = document_binding(label, document)
-    verified = _verify_for_account(
-        account, signature, challenge, "sign", binding, "document_signed", binding
-    )
-    evidence = Evidence(
+def _evidence(account, label: str, binding: str, verified: VerifiedSignature, delegation=None):
+    return Evidence(
         account_id=account.account_id,
         business_id=account.business_id,
         label=label,
@@ -450,7 +450,28 @@ def sign_document(account, label: str, document: bytes, signature: str, challeng
         card_serial=verified.identity.serial,
         revocation=verified.card.revocation,
         verified_at=verified.verified_at,
+        delegation_id=delegation.id if delegation is not None else None,
+        authorized_by=delegation.authorized_by if delegation is not None else None,
     )
+
+
+def sign_document(account, label: str, document: bytes, signature: str, challenge: str | None):
+    """Verify that ``account``'s card signed ``document`` (for ``label``) over this
+    session's challenge, with the trust and revocation rules of a login. Returns the
+    :class:`Evidence` (audited, and sent with the ``document_signed`` signal after the
+    commit); raises :class:`CertificateRefused` (audited): ``no_delegation`` for a
+    自然人憑證 account the company has not authorized."""
+    binding = document_binding(label, document)
+    delegation = account.delegation if account.account_type == CITIZEN_CERTIFICATE else None
+    if account.account_type == CITIZEN_CERTIFICATE and delegation is None:
+        refused = CertificateRefused("no_delegation")
+        record(account, event="document_signed", outcome=refused.reason, detail=binding[:200])
+        commit_and_dispatch()
+        raise refused
+    verified = _verify_for_account(
+        account, signature, challenge, "sign", binding, "document_signed", binding
+    )
+    evidence = _evidence(account, label, binding, verified, delegation)
     record(account, event="document_signed", outcome="ok", detail=binding[:200])
     send_after_commit(signals.document_signed, account=account, evidence=evidence)
     commit_and_dispatch()
@@ -484,18 +505,29 @@ def consent_to_delegation(delegation, signature: str, challenge: str | None) -> 
     account = state.db.session.get(state.models.Account, delegation.account_pk)
     binding = document_binding("delegation", delegation_flow.consent_document(delegation))
     try:
-        identity = verify_signature(signature, challenge, "sign", binding).identity
+        verified = verify_signature(signature, challenge, "sign", binding)
+        identity = verified.identity
         if identity.kind != BUSINESS:
             raise CertificateRefused("wrong_card", "a consent needs the company's 工商憑證")
         if identity.business_id != delegation.business_id:
             raise CertificateRefused("wrong_company")
+        if identity.attached:  # an employee's 附卡 never speaks for the company here
+            raise CertificateRefused("attached_card")
     except CertificateRefused as refused:
         record(account, event="delegation_authorized", outcome=refused.reason)
         commit_and_dispatch()
         raise
-    delegation_flow.authorize(
-        delegation,
-        f"company card {identity.issuer} #{identity.serial}",
-        actor=None,
-        consent=signature,
-    )
+    # Kept whole, so that the consent can be verified again later without the portal.
+    consent = _evidence(account, "delegation", binding, verified).to_dict()
+    consent.update(signer_business_id=identity.business_id)
+    try:
+        delegation_flow.authorize(
+            delegation,
+            f"company card {identity.issuer} #{identity.serial}",
+            actor=None,
+            consent=json.dumps(consent, ensure_ascii=False, sort_keys=True),
+        )
+    except delegation_flow.DelegationRefused as refused:
+        record(account, event="delegation_authorized", outcome=refused.reason)
+        commit_and_dispatch()
+        raise

@@ -27,6 +27,7 @@ from ..models import (
     DELEGATION_AUTHORIZED,
     DELEGATION_PENDING,
     DELEGATION_REVOKED,
+    NON_CERTIFICATE,
 )
 from ..refusals import Refused
 from ..signals import send_after_commit
@@ -36,7 +37,8 @@ from . import rotate_sessions, utcnow
 
 class DelegationRefused(Refused):
     """The delegation cannot take this step; ``reason`` (= ``code``) is ``not_pending``,
-    ``not_authorized``, ``card_taken`` or ``wrong_company`` (see :data:`~..refusals.CODES`)."""
+    ``not_authorized``, ``card_taken``, ``not_bindable`` or ``wrong_company`` (see
+    :data:`~..refusals.CODES`)."""
 
     def __init__(self, reason: str) -> None:
         super().__init__(reason, code=reason)
@@ -155,6 +157,8 @@ def authorize(delegation, by: str, *, actor: str | None, consent: str | None = N
         raise DelegationRefused("not_pending")
     state = get_state()
     account = state.db.session.get(state.models.Account, delegation.account_pk)
+    if delegation.binds and account.account_type != NON_CERTIFICATE:
+        raise DelegationRefused("not_bindable")
     if delegation.binds:
         taken = state.db.session.scalar(
             sa.select(state.models.Account.id).where(
@@ -185,7 +189,12 @@ def authorize(delegation, by: str, *, actor: str | None, consent: str | None = N
         actor=actor,
         detail=f"#{delegation.id} {by}"[:200],
     )
-    commit_and_dispatch()
+    try:
+        commit_and_dispatch()
+    except sa.exc.IntegrityError:
+        # Another approval bound the same card to another account first.
+        state.db.session.rollback()
+        raise DelegationRefused("card_taken") from None
 
 
 def authorize_by_staff(delegation, actor: str) -> None:
