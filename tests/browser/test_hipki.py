@@ -9,6 +9,7 @@ opened anywhere but inside the click would not open at all.
 
 from __future__ import annotations
 
+import json
 import shutil
 import time
 from contextlib import contextmanager
@@ -384,3 +385,21 @@ def test_only_pages_with_a_card_form_let_in_hipkis_image(live, standin):
     assert "connect-src 'self';" in login  # nothing is fetched from HiPKI
     forgot = client.get("/account/forgot-password").headers["Content-Security-Policy"]
     assert standin.url not in forgot
+
+
+# -- a filing signed by the card (the demo's sample) ------------------------------------------
+
+
+def test_the_demo_signs_a_sample_filing_with_the_card(page, live, standin, cards, business_account):
+    standin.slots = [Slot(READER, cards["business"], pin=DEMO_PIN)]
+    sign_in(page, live)
+    expect(page).to_have_url(f"{live.url}/account/")
+    page.goto(f"{live.url}/filing/electronic/sign")
+    page.fill("#ia-pin-sign", DEMO_PIN)
+    with page.expect_popup():
+        page.get_by_role("button", name="以憑證卡簽署 Sign with the card").click()
+    evidence = json.loads(page.locator("[data-evidence]").inner_text())
+    assert evidence["business_id"] == DEMO_BUSINESS_ID and evidence["label"] == "filing"
+    assert evidence["signed_text"].startswith("flask_industry_auth:sign:")
+    assert evidence["signed_text"].endswith(":filing:" + evidence["document_sha256"])
+    assert standin.requests[-1]["tbs"] == evidence["signed_text"]
