@@ -6,7 +6,7 @@ import uuid
 
 import pytest
 
-from tests.helpers import OWN_PASSWORD, VALID, Portal, text_of
+from tests.helpers import OWN_PASSWORD, VALID, Portal, temporary_password, text_of
 
 REDIS_URL = os.environ.get("INDUSTRY_AUTH_TEST_REDIS_URL")
 
@@ -65,6 +65,85 @@ def test_successful_logins_do_not_count(make, smtp):
             portal.login(VALID["business_id"], details["account_id"], OWN_PASSWORD).status_code
             == 302
         )
+
+
+def test_the_emailed_temporary_password_gets_past_a_limit_an_attacker_filled(make, smtp):
+    # ASVS V6.1.1, NIST SP 800-63B-4 3.2.2: the limit on failures is no lever to keep the
+    # owner out; the owner's way back is the temporary password from forgot-password.
+    app = make(INDUSTRY_AUTH_RATELIMIT_LOGIN_PER_ACCOUNT="5/5minutes")
+    portal = Portal(app, app.test_client(), smtp)
+    details = portal.active_account()
+    portal.logout()
+    portal.forget_mails()
+    for _ in range(5):
+        assert _wrong_login(portal, details["account_id"]).status_code == 200
+    assert _wrong_login(portal, details["account_id"]).status_code == 429
+    assert portal.account(details["account_id"]).state == "locked"  # the 5th failure locked it
+    portal.post("/account/forgot-password", {"account_id": details["account_id"]})
+    temp = next(temporary_password(m) for m in portal.wait_mails(2) if "臨時密碼:" in m.text)
+    assert _wrong_login(portal, details["account_id"]).status_code == 429  # still full
+    assert (
+        portal.login(VALID["business_id"], details["account_id"], "Wrong1" + temp).status_code
+        == 429
+    )
+    owner = portal.login(VALID["business_id"], details["account_id"], temp)
+    assert owner.status_code == 302
+    assert owner.headers["Location"] == "/account/change-password"
+    # Still full for everyone else: the owner's way in did not empty the attacker's count.
+    portal.logout()
+    assert _wrong_login(portal, details["account_id"]).status_code == 429
+
+
+def test_the_temporary_password_is_still_limited_per_address(make, smtp):
+    app = make(INDUSTRY_AUTH_RATELIMIT_LOGIN_PER_IP="3/minute")
+    portal = Portal(app, app.test_client(), smtp)
+    details = portal.active_account()
+    portal.logout()
+    portal.forget_mails()
+    portal.post("/account/forgot-password", {"account_id": details["account_id"]})
+    temp = temporary_password(portal.wait_mails(1)[0])
+    for n in range(3):
+        assert _wrong_login(portal, f"OTHER{n}").status_code == 200
+    assert portal.login(VALID["business_id"], details["account_id"], temp).status_code == 429
+
+
+@pytest.mark.parametrize(
+    ("path", "setting", "data", "extra"),
+    [
+        (
+            "/account/forgot-password",
+            "INDUSTRY_AUTH_RATELIMIT_RESET_PER_ACCOUNT",
+            {"account_id": "SAMEACCT"},
+            {"email": "victim@example.com", "business_id": "12345675"},
+        ),
+        (
+            "/account/activate-again",
+            "INDUSTRY_AUTH_RATELIMIT_RESEND_PER_ACCOUNT",
+            {"business_id": VALID["business_id"], "email": VALID["email"]},
+            {"account_id": "ANYTHING"},
+        ),
+    ],
+)
+def test_fields_the_form_does_not_have_are_no_fresh_counter(make, smtp, path, setting, data, extra):
+    app = make(**{setting: "2/minute"})
+    portal = Portal(app, app.test_client(), smtp)
+    for _ in range(2):
+        assert portal.post(path, data).status_code == 200
+    assert portal.post(path, {**data, **extra}).status_code == 429
+    for value in ("extra", "x" * 50):
+        assert portal.post(path, {**data, **dict.fromkeys(extra, value)}).status_code == 429
+
+
+def test_an_account_id_spelt_otherwise_is_the_same_counter(make, smtp):
+    app = make(INDUSTRY_AUTH_RATELIMIT_RESET_PER_ACCOUNT="2/minute")
+    portal = Portal(app, app.test_client(), smtp)
+    for _ in range(2):
+        assert (
+            portal.post("/account/forgot-password", {"account_id": "SAMEACCT"}).status_code == 200
+        )
+    for spelling in ("sameacct", " SameAcct ", "ＳＡＭＥＡＣＣＴ"):
+        limited = portal.post("/account/forgot-password", {"account_id": spelling})
+        assert limited.status_code == 429
 
 
 def test_failed_logins_per_address_are_limited(make, smtp):
