@@ -1,7 +1,15 @@
 """Log in with 統一編號 + 電子身分帳號 + 密碼 (seed 二), lockout, and log out.
 
-Every failure looks the same to the applicant; the audit row says which it was. Unknown
-accounts cost one password verification like known ones (a dummy hash).
+Every failure looks the same to the applicant; the audit row says which it was. Every
+attempt costs the same work whatever the account (ASVS V6.3.8): exactly two argon2
+verifications, the password hash and the pending temporary password's hash, each replaced by
+a dummy verification where the account has none (unknown account, another business's
+統一編號, no temporary password, a certificate account, a password over the length limit).
+
+Concurrent attempts on one account are decided one at a time, on fresh data: PostgreSQL locks
+the row (``SELECT … FOR UPDATE``); SQLite ignores that, so there a write first takes its
+database-wide write lock, held until the commit. The failure count, the lock after too many
+failures (one lock, one mail) and the one use of a temporary password happen exactly once.
 """
 
 from __future__ import annotations
@@ -50,8 +58,9 @@ def authenticate(business_id: str, account_id: str, password: str) -> LoginResul
     # account do not queue behind each other's argon2 computation; under the lock the
     # outcome is decided again on fresh data, reusing a check whose hash has not changed.
     verifier = _Verifier(state.hasher, password)
-    _check_ahead(verifier, config, find_account(account_id), business_id, state.lifecycle)
-    account = find_account(account_id, for_update=True)
+    ahead = find_account(account_id)
+    _check_ahead(verifier, config, ahead, business_id)
+    account = _lock(state, ahead, account_id)
     result = _check(state, config, account, business_id, verifier)
     if result.ok:
         account.last_login_at = utcnow()
@@ -79,54 +88,67 @@ def authenticate(business_id: str, account_id: str, password: str) -> LoginResul
 
 
 class _Verifier:
-    """The password checks of one login attempt, each computed once: a stored hash is
-    verified at most once, and the dummy verification (unknown account) runs at most once."""
+    """The password checks of one login attempt: :meth:`ahead` spends exactly two
+    verifications whatever the account; a stored hash is verified at most once."""
 
     def __init__(self, hasher, password: str) -> None:
         self.hasher, self.password = hasher, password
         self._results: dict[str, bool] = {}
-        self._dummy_done = False
+
+    def ahead(self, *stored: str | None) -> None:
+        """One verification for each of ``stored``: the hash, or a dummy for ``None``."""
+        for value in stored:
+            if value and value not in self._results:
+                self.verify(value)
+            else:
+                self.hasher.dummy_verify()
 
     def verify(self, stored: str | None) -> bool:
+        if not stored:
+            return False
         if stored not in self._results:
             self._results[stored] = self.hasher.verify(stored, self.password)
         return self._results[stored]
 
-    def dummy(self) -> None:
-        if not self._dummy_done:
-            self.hasher.dummy_verify()
-            self._dummy_done = True
 
-
-def _check_ahead(verifier, config, account, business_id: str, lifecycle) -> None:
-    """Compute, without the row lock, the hash checks :func:`_check` will ask for."""
-    now = utcnow()
+def _check_ahead(verifier, config, account, business_id: str) -> None:
+    """Compute, without the row lock, the hash checks :func:`_check` will ask for: always
+    two, whatever the account and its state (unactivated, locked, disabled, ...)."""
     if (
         password_length(verifier.password) > config["INDUSTRY_AUTH_PASSWORD_MAX_LENGTH"]
         or account is None
         or account.business_id != business_id
         or account.is_certificate_account
     ):
-        verifier.dummy()
+        verifier.ahead(None, None)
         return
-    locked = account.state == LOCKED and not (account.locked_until and account.locked_until <= now)
-    if not locked and account.state != REQUESTED and not lifecycle.can_log_in(account.state):
-        verifier.verify(account.password_hash)  # a state's message needs the right password
-        return
-    if locked or not verifier.verify(account.password_hash):
-        _temporary_password_matches(account, now, verifier)
+    verifier.ahead(account.password_hash, _pending_temporary_hash(account, utcnow()))
+
+
+def _lock(state, ahead, account_id: str):
+    """The account read again under its row lock (see the module's docstring)."""
+    if ahead is not None:
+        Account = state.models.Account
+        if state.db.session.get_bind(mapper=sa.inspect(Account)).dialect.name == "sqlite":
+            # SQLite has no row locks and ignores FOR UPDATE: a write (changing nothing) takes
+            # the database's write lock, so concurrent attempts queue here until the commit.
+            state.db.session.execute(
+                sa.update(Account)
+                .where(Account.id == ahead.id)
+                .values(failed_logins=Account.failed_logins)
+                .execution_options(synchronize_session=False)
+            )
+    return find_account(account_id, for_update=True)
 
 
 def _check(state, config, account, business_id: str, verifier) -> LoginResult:
     lifecycle = state.lifecycle
     if password_length(verifier.password) > config["INDUSTRY_AUTH_PASSWORD_MAX_LENGTH"]:
-        verifier.dummy()
         return LoginResult(account, "wrong_password")
     if account is None or account.business_id != business_id:
-        verifier.dummy()
         return LoginResult(account, "unknown" if account is None else "wrong_business_id")
     if account.is_certificate_account:
-        verifier.dummy()  # certificate accounts log in with their card, not a password
+        # Certificate accounts log in with their card, not a password.
         return LoginResult(account, "certificate_account")
 
     now = utcnow()
@@ -138,7 +160,7 @@ def _check(state, config, account, business_id: str, verifier) -> LoginResult:
             return _use_temporary_password(account, lifecycle)
         return LoginResult(account, "locked")
     if account.state != REQUESTED and not lifecycle.can_log_in(account.state):
-        # One hash, as for any account; only the right password learns the state's message,
+        # The same hashes as for any account; only the right password learns the state's message,
         # and wrong ones count, so the message is no way to test passwords without limit.
         if verifier.verify(account.password_hash):
             if account.failed_logins >= config["INDUSTRY_AUTH_MAX_FAILED_LOGINS"]:
@@ -162,12 +184,17 @@ def _check(state, config, account, business_id: str, verifier) -> LoginResult:
     return _count_failure(state, config, account, now)
 
 
-def _temporary_password_matches(account, now, verifier) -> bool:
+def _pending_temporary_hash(account, now) -> str | None:
+    """The hash of the account's temporary password while it is valid, else ``None``."""
     if not account.temp_password_hash:
-        return False
+        return None
     if account.temp_password_expires_at is None or account.temp_password_expires_at < now:
-        return False
-    return verifier.verify(account.temp_password_hash)
+        return None
+    return account.temp_password_hash
+
+
+def _temporary_password_matches(account, now, verifier) -> bool:
+    return verifier.verify(_pending_temporary_hash(account, now))
 
 
 def _use_temporary_password(account, lifecycle) -> LoginResult:

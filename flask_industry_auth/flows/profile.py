@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from dataclasses import fields
 
+import sqlalchemy as sa
 from flask import current_app
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.attributes import set_committed_value
 
 from .. import signals
 from ..audit import record
@@ -64,7 +67,13 @@ def update_profile(
         # Both addresses hear of it: the old one in case this was not the owner.
         for recipient in (old_email, account.email):
             queue_mail("email_changed", account, recipient=recipient, old_email=old_email)
-    commit_and_dispatch()
+    try:
+        commit_and_dispatch()
+    except IntegrityError:
+        # Another account of this 統一編號 took the address at the same moment: the check
+        # above passed for both, the unique constraint lets one of them through.
+        state.db.session.rollback()
+        return ["email_taken"]
     return []
 
 
@@ -77,6 +86,12 @@ def change_password(
 
     ``forced`` is the first change after a system-issued password, which the applicant
     has just used to log in; the old password is then not asked again.
+
+    Concurrent changes of one account: the new hash replaces the one the change was checked
+    against, or nothing (a compare-and-set in SQL, on SQLite too), so exactly one wins and
+    the history keeps each replaced hash once. The others are told ``wrong_old_password``
+    (the old password they gave is no longer the current one; after a forced change,
+    ``reused``: the form has no old password).
     """
     state = get_state()
     config = current_app.config
@@ -110,9 +125,14 @@ def change_password(
         commit_and_dispatch()
         return problems
 
-    if account.password_hash:
-        state.db.session.add(History(account_pk=account.id, password_hash=account.password_hash))
-    account.password_hash = state.hasher.hash(new_password)
+    old_hash, new_hash = account.password_hash, state.hasher.hash(new_password)
+    if not _replace_hash(state, account, old_hash, new_hash):
+        code = "reused" if forced else "wrong_old_password"
+        record(account, event="change_password", outcome="concurrent", detail=code)
+        commit_and_dispatch()
+        return [code]
+    if old_hash:
+        state.db.session.add(History(account_pk=account.id, password_hash=old_hash))
     account.password_changed_at = utcnow()
     account.must_change_password = False
     if account.state == RESET:
@@ -125,6 +145,26 @@ def change_password(
     send_after_commit(signals.password_changed, account=account)
     commit_and_dispatch()
     return []
+
+
+def _replace_hash(state, account, old_hash: str | None, new_hash: str) -> bool:
+    """Store ``new_hash`` if the stored hash is still ``old_hash``. From here to the commit
+    the row stays locked (PostgreSQL) or the database write-locked (SQLite)."""
+    Account = state.models.Account
+    current = (
+        Account.password_hash.is_(None) if old_hash is None else (Account.password_hash == old_hash)
+    )
+    replaced = state.db.session.execute(
+        sa.update(Account)
+        .where(Account.id == account.id, current)
+        .values(password_hash=new_hash)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if replaced != 1:
+        state.db.session.refresh(account)  # what the winner stored
+        return False
+    set_committed_value(account, "password_hash", new_hash)
+    return True
 
 
 def _prune_history(state, account, keep: int) -> None:
