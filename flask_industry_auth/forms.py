@@ -24,6 +24,13 @@ def _clean(value):
 
 
 def _printable(form, field) -> None:
+    if v.has_invisible_controls(field.data):
+        raise ValidationError(
+            _l(
+                "This field contains invisible characters that change the direction or "
+                "joining of text (such as U+202E). Type it again without them."
+            )
+        )
     if v.has_bad_characters(field.data):
         raise ValidationError(_l("This field contains characters that are not allowed."))
 

@@ -119,6 +119,26 @@ def security_headers(response):
     if request.endpoint != "industry_auth.static":
         # Account pages hold personal data: no copy in any cache, back button included.
         headers["Cache-Control"] = "no-store"
+    hsts = current_app.config.get("INDUSTRY_AUTH_HSTS_SECONDS")
+    if hsts and request.is_secure:
+        headers.setdefault("Strict-Transport-Security", f"max-age={hsts}; includeSubDomains")
+    return response
+
+
+def security_headers_of_unrouted(response):
+    """The security headers on an answer no view gave (a 404 or 405 of the router) to a URL
+    under the package's prefix (or the admin pages'): blueprint hooks do not run for those.
+    The host's own pages, and its URLs elsewhere, are left as they are."""
+    if request.url_rule is not None or request.endpoint is not None:
+        return response  # a view of the host or of a blueprint: its own hooks decide
+    config = current_app.config
+    prefixes = [config.get("INDUSTRY_AUTH_URL_PREFIX") or "/account"]
+    admin = current_app.extensions.get("industry_auth_admin")
+    if admin is not None and getattr(admin, "url_prefix", None):
+        prefixes.append(admin.url_prefix.rstrip("/") or "/")
+    path = request.path
+    if any(path == p or path.startswith(p.rstrip("/") + "/") for p in prefixes):
+        return security_headers(response)
     return response
 
 

@@ -16,6 +16,15 @@ _UBN_WEIGHTS = (1, 2, 1, 2, 1, 2, 4, 1)
 # Cc (controls, NUL included), Cs (surrogates), Co (private use), Cn (unassigned): never
 # legitimate in a name or an address, and a source of header and log injection.
 _BAD_CATEGORIES = frozenset({"Cc", "Cs", "Co", "Cn"})
+# Format characters (Cf) that change how text is shown without being seen: the bidi embeddings
+# and overrides (U+202A–U+202E), isolates (U+2066–U+2069), marks (U+200E, U+200F, U+061C),
+# and the zero-width ones (U+200B–U+200D, U+2060, U+FEFF). A name holding them reads
+# differently to staff, in mail and in a terminal than what is stored (Trojan Source).
+INVISIBLE_CONTROLS = frozenset(
+    [chr(c) for c in range(0x202A, 0x202F)]
+    + [chr(c) for c in range(0x2066, 0x206A)]
+    + ["\u200e", "\u200f", "\u061c", "\u200b", "\u200c", "\u200d", "\u2060", "\ufeff"]
+)
 # phonenumbers understands "#123" and "ext. 123" but not the Chinese ways of writing it.
 _EXTENSION_WORDS = re.compile(r"\s*(?:分機|轉|ext\.?|x)\s*", re.IGNORECASE)
 
@@ -87,8 +96,18 @@ def normalize_email(value: str | None) -> str:
 
 
 def has_bad_characters(value: str | None) -> bool:
-    """Control, surrogate, private-use or unassigned characters (NUL, CR, LF included)."""
-    return any(unicodedata.category(ch) in _BAD_CATEGORIES for ch in value or "")
+    """Control, surrogate, private-use or unassigned characters (NUL, CR, LF included), and
+    the invisible bidi and zero-width controls (:data:`INVISIBLE_CONTROLS`)."""
+    return any(
+        ch in INVISIBLE_CONTROLS or unicodedata.category(ch) in _BAD_CATEGORIES
+        for ch in value or ""
+    )
+
+
+def has_invisible_controls(value: str | None) -> bool:
+    """Bidi or zero-width controls (:data:`INVISIBLE_CONTROLS`), which
+    :func:`has_bad_characters` refuses too: for a message that names them."""
+    return any(ch in INVISIBLE_CONTROLS for ch in value or "")
 
 
 def clean_text(value: str | None) -> str:

@@ -52,6 +52,7 @@ blueprint.context_processor(template_context)
 blueprint.before_request(hooks.check_csrf)
 blueprint.before_app_request(hooks.check_session)
 blueprint.after_request(hooks.security_headers)
+blueprint.after_app_request(hooks.security_headers_of_unrouted)  # router's 404, 405
 for _code in (400, 403, 404, 405, 429):
     blueprint.register_error_handler(_code, hooks.error_page)
 speak_applicant_locale(blueprint)
