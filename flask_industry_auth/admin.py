@@ -4,7 +4,10 @@ as a picture. Optional, mounted apart::
 
     from flask_industry_auth.admin import AccountAdmin
 
-    AccountAdmin(app, can_access=lambda: current_user.has_role("account-staff"))
+    AccountAdmin(
+        app,
+        can_access=lambda: current_user.is_authenticated and current_user.has_role("staff"),
+    )
 
 ``can_access`` is required: without it the pages would be open to anyone, so the blueprint
 refuses to mount. The buttons are the lifecycle's operator transitions for the account's
@@ -15,6 +18,7 @@ action goes through :mod:`flask_industry_auth.flows.operations` or, for delegati
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 
 import sqlalchemy as sa
@@ -46,6 +50,8 @@ from .state import EXTENSION_KEY, get_state
 from .templating import PackagedTemplateLoader
 
 ADMIN_KEY = "industry_auth_admin"
+
+log = logging.getLogger(__name__)
 
 
 class AccountAdmin:
@@ -131,9 +137,36 @@ def _delegation_status_label(status: str) -> str:
     return labels.get(status, status)
 
 
+def _applicant_is_current_user() -> bool:
+    """Whether Flask-Login's ``current_user`` is an applicant account of this package (a
+    portal that shares the login, ``INDUSTRY_AUTH_SHARE_LOGIN``)."""
+    if getattr(current_app, "login_manager", None) is None:
+        return False
+    from flask_login import current_user
+
+    user = getattr(current_user, "_get_current_object", lambda: current_user)()
+    return isinstance(user, get_state().models.Account)
+
+
+def _may_enter() -> bool:
+    """The host's ``can_access``. When the request's ``current_user`` is an applicant of this
+    package, a check written for the host's staff users (``current_user.has_role(...)``)
+    meets an account it does not know: failing on it, or any answer but ``True`` itself,
+    is a refusal. Only a check that says ``True`` outright (one that does not look at
+    ``current_user``: a staff network, say) lets such a request in."""
+    if not _applicant_is_current_user():
+        return bool(_admin().can_access())
+    try:
+        answer = _admin().can_access()
+    except (AttributeError, TypeError, LookupError) as error:
+        log.info("flask_industry_auth: admin refused to an applicant (can_access: %r)", error)
+        return False
+    return answer is True
+
+
 @blueprint.before_request
 def _guard():
-    if not _admin().can_access():
+    if not _may_enter():
         abort(403)
     if request.method == "POST":
         try:
@@ -160,8 +193,11 @@ def search():
     result = operations.search(
         text=text or None, state=state, page=int(page) if page.isdigit() else 1
     )
+    from .mail import mail_counts
+
     return render_template(
         "industry_auth/admin/search.html",
+        mail_counts=mail_counts(),
         result=result,
         text=text,
         state=state,
@@ -354,3 +390,37 @@ def lifecycle():
     return render_template(
         "industry_auth/admin/lifecycle.html", svg=svg, mermaid=machine.to_mermaid()
     )
+
+
+# -- the outbox: how much mail waits, failed mail sent again (flask_industry_auth.mail) -------
+
+
+@blueprint.get("/mail")
+def mail():
+    """How much mail is pending, deferred and failed, and the failed mail, to requeue."""
+    from .mail import failed_mail, mail_counts
+
+    return render_template(
+        "industry_auth/admin/mail.html", mail_counts=mail_counts(), failed=failed_mail()
+    )
+
+
+@blueprint.post("/mail/requeue")
+def requeue_mail():
+    """Send failed mail again: one (``id``) or every failed mail (``all``)."""
+    from .mail import dispatch, requeue_mail
+
+    if request.form.get("all"):
+        ids = None
+    else:
+        chosen = request.form.get("id", "")
+        if not chosen.isdigit() or int(chosen) > _MAX_ID:
+            abort(400)
+        ids = [int(chosen)]
+    requeued = requeue_mail(ids)
+    if requeued:
+        dispatch()  # thread delivery sends it now; workers take it otherwise
+        flash(_("Done: %(count)d mail(s) queued again.", count=len(requeued)), "success")
+    else:
+        flash(_("Not done: no such failed mail. Look again."), "error")
+    return redirect(url_for(".mail"))

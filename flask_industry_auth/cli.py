@@ -33,7 +33,49 @@ def _actor() -> str:
 
 
 def _refused(exc: Exception) -> click.ClickException:
-    return click.ClickException(str(exc))
+    return click.ClickException(terminal_safe(str(exc)))
+
+
+# Shown escaped, never sent to the terminal: C0 and C1 controls (ESC, CR, BEL…), DEL, format
+# characters (bidi embeddings, overrides and isolates, zero-width characters), line and
+# paragraph separators, surrogates, private-use and unassigned code points.
+_UNSAFE_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"})
+
+
+def _escape(ch: str) -> str:
+    code = ord(ch)
+    if code < 0x100:
+        return f"\\x{code:02x}"
+    return f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
+
+
+def terminal_safe(value: object) -> str:
+    """``value`` as text a terminal shows as it is: every control character (C0, C1, ESC,
+    DEL), bidi or zero-width control becomes a visible escape (``\\x1b``, ``\\u202e``).
+    For every command that prints stored text (names, certificate data, audit details)."""
+    import unicodedata
+
+    text = "" if value is None else str(value)
+    if text.isascii() and text.isprintable():
+        return text
+    return "".join(
+        _escape(ch) if unicodedata.category(ch) in _UNSAFE_CATEGORIES else ch for ch in text
+    )
+
+
+#: What a spreadsheet reads as the start of a formula (OWASP: CSV injection).
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_safe(value: object) -> object:
+    """A CSV cell a spreadsheet does not run: text starting with ``= + - @``, a tab or a CR
+    gets a leading ``'``; then escaped as :func:`terminal_safe`. Numbers stay numbers."""
+    if value is None or isinstance(value, int | float):
+        return value
+    text = str(value)
+    if text.startswith(_FORMULA_STARTS):
+        text = "'" + text
+    return terminal_safe(text)
 
 
 def _search_options(function):
@@ -56,10 +98,11 @@ def _print_page(result) -> None:
         click.echo("no accounts")
         return
     click.echo(f"{'account_id':14} {'business_id':11} {'state':16} {'type':20} business_name")
+    safe = terminal_safe
     for a in result.accounts:
         click.echo(
-            f"{a.account_id:14} {a.business_id:11} {a.state:16} {a.account_type:20} "
-            f"{a.business_name}"
+            f"{safe(a.account_id):14} {safe(a.business_id):11} {safe(a.state):16} "
+            f"{safe(a.account_type):20} {safe(a.business_name)}"
         )
     click.echo(f"page {result.page} of {result.pages} ({result.total} accounts)")
 
@@ -113,14 +156,15 @@ def show(business_id: str, account_id: str, history: int) -> None:
         ("actions", ", ".join(lifecycle.operator_events(account.state)) or "-"),
     ]
     for key, value in rows:
-        click.echo(f"{key:14} {value}")
+        click.echo(f"{key:14} {terminal_safe(value)}")
     if history:
         click.echo("history:")
         for row in audit_trail(account_id=account.account_id, limit=history):
+            safe = {k: terminal_safe(v) for k, v in row.items() if k != "created_at"}
             click.echo(
-                f"  {row['created_at']:%Y-%m-%d %H:%M:%S} {row['event']:20} {row['outcome']:12}"
-                f" {row['from_state'] or '':>12} -> {row['to_state'] or '':12} "
-                f"{row['actor'] or ''} {row['detail'] or ''}".rstrip()
+                f"  {row['created_at']:%Y-%m-%d %H:%M:%S} {safe['event']:20} {safe['outcome']:12}"
+                f" {safe['from_state']:>12} -> {safe['to_state']:12} "
+                f"{safe['actor']} {safe['detail']}".rstrip()
             )
 
 
@@ -145,7 +189,7 @@ def _perform(business_id: str, account_id: str, event: str, reason: str | None) 
         state = perform(account.account_id, event, actor=_actor(), reason=reason)
     except (IllegalTransition, OperationRefused) as exc:
         raise _refused(exc) from None
-    click.echo(f"{account_id.upper()}: {state}")
+    click.echo(f"{terminal_safe(account_id.upper())}: {terminal_safe(state)}")
 
 
 _transition_command(
@@ -183,7 +227,10 @@ def resend_activation(business_id: str, account_id: str) -> None:
         resend(account.account_id, actor=_actor())
     except OperationRefused as exc:
         raise _refused(exc) from None
-    click.echo(f"{account.account_id}: activation mail queued to {account.email}")
+    click.echo(
+        f"{terminal_safe(account.account_id)}: activation mail queued to "
+        f"{terminal_safe(account.email)}"
+    )
 
 
 @cli.command("delete")
@@ -197,11 +244,15 @@ def delete(business_id: str, account_id: str, yes: bool) -> None:
     account = _account_or_exit(business_id, account_id)
     if not yes:
         click.confirm(
-            f"Delete {account.account_id} ({account.business_name}) and its personal data?",
+            f"Delete {terminal_safe(account.account_id)} ({terminal_safe(account.business_name)})"
+            " and its personal data?",
             abort=True,
         )
     name = delete_account(account.account_id, actor=_actor())
-    click.echo(f"{account_id.upper()}: deleted; the audit trail calls it {name}")
+    click.echo(
+        f"{terminal_safe(account_id.upper())}: deleted; the audit trail calls it "
+        f"{terminal_safe(name)}"
+    )
 
 
 # -- who may act for a company with a 自然人憑證 (flows.delegation) -------------------------
@@ -266,16 +317,20 @@ def delegations(status: str | None) -> None:
         f"{'id':>6} {'status':10} {'business_id':11} {'account_id':14} {'binds':5} "
         f"{'requested':16} holder / card"
     )
+    safe = terminal_safe
     for d in rows:
         click.echo(
-            f"{d.id:>6} {d.status:10} {d.business_id:11} "
-            f"{account_ids.get(d.account_pk, '-'):14} {'yes' if d.binds else 'no':5} "
-            f"{d.requested_at:%Y-%m-%d %H:%M} {d.holder} / {d.card_issuer} #{d.card_serial}"
+            f"{d.id:>6} {safe(d.status):10} {safe(d.business_id):11} "
+            f"{safe(account_ids.get(d.account_pk, '-')):14} {'yes' if d.binds else 'no':5} "
+            f"{d.requested_at:%Y-%m-%d %H:%M} {safe(d.holder)} / {safe(d.card_issuer)} "
+            f"#{safe(d.card_serial)}"
         )
         if d.authorized_at:
-            click.echo(f"{'':6} authorized {d.authorized_at:%Y-%m-%d %H:%M} by {d.authorized_by}")
+            click.echo(
+                f"{'':6} authorized {d.authorized_at:%Y-%m-%d %H:%M} by {safe(d.authorized_by)}"
+            )
         if d.revoked_at:
-            click.echo(f"{'':6} revoked    {d.revoked_at:%Y-%m-%d %H:%M} by {d.revoked_by}")
+            click.echo(f"{'':6} revoked    {d.revoked_at:%Y-%m-%d %H:%M} by {safe(d.revoked_by)}")
     click.echo(f"{len(rows)} delegation(s)")
 
 
@@ -318,7 +373,7 @@ def disable_idle(days: int, dry_run: bool) -> None:
     except OperationRefused as exc:
         raise _refused(exc) from None
     for account_id in disabled:
-        click.echo(account_id)
+        click.echo(terminal_safe(account_id))
     verb = "would disable" if dry_run else "disabled"
     click.echo(f"{verb} {len(disabled)} account(s) idle for {days} days or more")
 
@@ -340,7 +395,6 @@ def audit(account_id: str | None, since, until, fmt: str) -> None:
     """Export the audit trail of ACCOUNT_ID (or a deleted account's pseudonym), or of a time
     range, as CSV or JSON lines, oldest first."""
     import csv
-    import json
 
     from .flows.operations import AUDIT_FIELDS, OperationRefused, audit_trail
 
@@ -357,9 +411,23 @@ def audit(account_id: str | None, since, until, fmt: str) -> None:
     for row in rows:
         row = {**row, "created_at": row["created_at"].isoformat()}
         if writer:
-            writer.writerow(row)
+            # Spreadsheets open it: no cell starts a formula, no control reaches a terminal.
+            writer.writerow({key: csv_safe(value) for key, value in row.items()})
         else:
-            out.write(json.dumps(row, ensure_ascii=False) + "\n")
+            out.write(_json_line(row) + "\n")
+
+
+def _json_line(row: dict) -> str:
+    """One JSON line, readable (CJK as is) but with every character :func:`terminal_safe`
+    escapes written as a JSON ``\\uXXXX`` escape: the same data, safe in a terminal."""
+    import json
+    import unicodedata
+
+    text = json.dumps(row, ensure_ascii=False)
+    return "".join(
+        json.dumps(ch)[1:-1] if unicodedata.category(ch) in _UNSAFE_CATEGORIES else ch
+        for ch in text
+    )
 
 
 class _Echo:
@@ -420,43 +488,102 @@ def states(fmt: str) -> None:
 def deliver_mail(include_deferred: bool, watch: bool, interval: float) -> None:
     """Send the mail waiting in the outbox, once or (--watch) as a long-lived worker.
 
-    Several workers may run at once, on several machines: each mail is claimed by one.
+    Several workers may run at once, on several machines: each mail is claimed by one. A
+    worker holds no transaction between looks, waits out a database outage (1, 2, 4 … 30 s)
+    and stops after the mail in hand on SIGTERM. Exits 1 when some mail failed for good (or,
+    without --watch, is still waiting).
     """
+    from sqlalchemy.exc import InterfaceError, OperationalError
+
     from .mail import deliver_due
 
-    stop = _stop_flag() if watch else None
+    stop, restore = _stop_flag() if watch else (None, None)
     total = {"sent": 0, "retry": 0, "failed": 0}
-    while True:
-        counts = deliver_due(include_deferred=include_deferred)
-        for key, value in counts.items():
-            total[key] += value
-        if counts["failed"]:
-            click.echo(f"{counts['failed']} mail(s) failed for good; see the log", err=True)
-        busy = counts["sent"] > 0
-        if not watch:
-            if not busy:
-                break
-            continue
-        if stop.is_set():
-            break
-        if not busy:
-            stop.wait(interval)
+    outage = 0.0
+    try:
+        while True:
+            try:
+                counts = deliver_due(include_deferred=include_deferred, stop=stop)
+            except (OperationalError, InterfaceError) as error:
+                if not watch:
+                    raise click.ClickException(f"the database is unreachable: {error}") from None
+                get_state().db.session.remove()  # reconnect at the next look
+                outage = min(outage * 2 or 1.0, 30.0)
+                click.echo(
+                    f"database unreachable ({type(error).__name__}); next look in {outage:g} s",
+                    err=True,
+                )
+                if stop.wait(outage):
+                    break
+                continue
+            if outage:
+                click.echo("database reachable again", err=True)
+                outage = 0.0
+            for key, value in counts.items():
+                total[key] += value
+            if counts["failed"]:
+                click.echo(f"{counts['failed']} mail(s) failed for good; see the log", err=True)
+            busy = counts["sent"] > 0
+            if not watch:
+                if not busy:
+                    break
+                continue
             if stop.is_set():
                 break
+            if not busy and stop.wait(interval):
+                break
+    finally:
+        if restore:
+            restore()
     click.echo(f"sent {total['sent']}, deferred {total['retry']}, failed {total['failed']}")
-    if not watch and (total["retry"] or total["failed"]):
+    if total["failed"] or (not watch and total["retry"]):
         raise SystemExit(1)
 
 
 def _stop_flag():
-    """An Event set by SIGTERM or SIGINT: the worker finishes its current mail and stops."""
+    """An Event set by SIGTERM or SIGINT (the worker finishes its current mail and stops),
+    and a function that puts the previous handlers back."""
     import signal
     import threading
 
     stop = threading.Event()
+    previous = {}
     for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, lambda *_: stop.set())
-    return stop
+        previous[signum] = signal.signal(signum, lambda *_: stop.set())
+
+    def restore() -> None:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+    return stop, restore
+
+
+@cli.command("requeue-mail")
+@click.option("--id", "ids", type=int, multiple=True, metavar="N", help="the mail to requeue")
+@click.option("--failed", "all_failed", is_flag=True, help="requeue every failed mail")
+def requeue_mail(ids: tuple[int, ...], all_failed: bool) -> None:
+    """Send failed mail again: mail N (--id, repeatable) or every failed mail (--failed),
+    with fresh attempts. With thread delivery it is sent now; workers take it otherwise."""
+    from flask import current_app
+
+    from .mail import deliver_due, failed_mail, requeue_mail
+
+    if bool(ids) == all_failed:
+        raise click.UsageError("give --id N (one or more) or --failed")
+    if ids:
+        known = {row.id for row in failed_mail(limit=2**31 - 1)}
+        missing = [n for n in ids if n not in known]
+        if missing:
+            raise click.ClickException(
+                "not failed mail (or no such mail): " + ", ".join(f"#{n}" for n in missing)
+            )
+    requeued = requeue_mail(list(ids) if ids else None)
+    click.echo(f"requeued {len(requeued)} mail(s)" + "".join(f" #{n}" for n in requeued))
+    if requeued and current_app.config["INDUSTRY_AUTH_MAIL_DELIVERY"] == "thread":
+        counts = deliver_due()
+        click.echo(f"sent {counts['sent']}, deferred {counts['retry']}, failed {counts['failed']}")
+        if counts["failed"]:
+            raise SystemExit(1)
 
 
 @cli.command("migrate")

@@ -591,6 +591,14 @@ SETTINGS: tuple[Setting, ...] = (
         _boolean,
         "When the shared storage is unreachable, count in memory (and log it) instead of failing.",
     ),
+    Setting(
+        "INDUSTRY_AUTH_RATELIMIT_STORAGE_TIMEOUT_MS",
+        200,
+        _integer(10, 5000),
+        "Milliseconds a Redis rate-limit storage has to connect and to answer (its socket "
+        "timeouts): a hung or slow Redis costs a request at most about this long before the "
+        "in-memory fallback counts instead.",
+    ),
     _limit("LOGIN_PER_IP", "10/minute", "Failed logins per client address."),
     _limit("LOGIN_PER_ACCOUNT", "5/5minutes", "Failed logins per 統一編號 + account id."),
     _limit("REGISTER_PER_IP", "20/minute", "Applications per client address."),
@@ -657,6 +665,13 @@ SETTINGS: tuple[Setting, ...] = (
         _optional(_text),
         "Content-Security-Policy of the package's pages (no inline script or style); "
         "``None`` (or ``''``) leaves the header to the host.",
+    ),
+    Setting(
+        "INDUSTRY_AUTH_HSTS_SECONDS",
+        31536000,
+        _optional(_integer(0)),
+        "``max-age`` of the ``Strict-Transport-Security`` header (with ``includeSubDomains``) "
+        "of the package's answers served over HTTPS; 0 or ``None`` sends none.",
     ),
     Setting(
         "INDUSTRY_AUTH_HOME_ENDPOINT",

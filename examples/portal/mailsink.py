@@ -23,6 +23,8 @@ class ReceivedMail:
     text: str
     html: str
     received_at: datetime = field(default_factory=datetime.now)
+    #: The envelope sender (MAIL FROM): who sent it.
+    mail_from: str = ""
 
 
 class _Handler:
@@ -47,6 +49,7 @@ class _Handler:
                 subject=str(message["subject"]),
                 text=text.get_content() if text else "",
                 html=html.get_content() if html else "",
+                mail_from=envelope.mail_from or "",
             )
         )
         return "250 OK"
