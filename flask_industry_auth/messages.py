@@ -64,6 +64,10 @@ MESSAGES: dict[str, str] = {
         "This is an attached card (附卡). This portal accepts the company's primary card "
         "(正卡) only."
     ),
+    "binding_pending": N_(
+        "This card waits for the company's authorization before it logs in. Until then, log "
+        "in with your account ID and password."
+    ),
     "no_delegation": N_(
         "The company has not authorized this 自然人憑證 to file for it (yet): staff approve it, "
         "or the company's 工商憑證 signs the consent."

@@ -50,6 +50,7 @@ CODES: dict[str, str] = {
     "no_delegation": "a 自然人憑證 account the company has not authorized to file for it",
     "wrong_company": "the card's 統一編號 is not the account's or the form's",
     "no_account": "no account for this card",
+    "binding_pending": "the card is bound to an account once the company authorizes it",
     # The lifecycle and the operators' actions (raised)
     "illegal_transition": "the account's state does not allow the event",
     "reason_required": "the event needs a reason",

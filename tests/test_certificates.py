@@ -830,7 +830,8 @@ def test_binding_a_citizen_card_changes_nothing_until_authorized(holder, pki):
     assert bound.status_code == 302
     stored = holder.account(details["account_id"])
     assert stored.account_type == "non_certificate" and stored.password_hash
-    assert "尚無帳號使用此憑證" in text_of(holder.card_login(citizen))
+    assert "須待公司授權" in text_of(holder.card_login(citizen))
+    assert _audit_outcomes(holder.app, "certificate_login")[-1] == "binding_pending"
     # Staff approve: now the card is the account's, the password gone.
     with holder.app.app_context():
         (pending,) = delegation.listed("pending")

@@ -21,6 +21,7 @@ REASONS = (
     "no_delegation",  # a 自然人憑證 account not (or no longer) authorized by the company
     "wrong_company",  # the card's 統一編號 is not the account's or the form's
     "no_account",  # no account for this card
+    "binding_pending",  # the card waits for the company's authorization to be bound
     "not_activated",
 )
 

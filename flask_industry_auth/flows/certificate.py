@@ -214,6 +214,8 @@ def _account_for(identity: CardIdentity):
                 identity.serial,
             )
     if account is None:
+        if identity.kind == CITIZEN and delegation_flow.pending_binding(identity):
+            raise CertificateRefused("binding_pending")
         raise CertificateRefused("no_account")
     if identity.kind == BUSINESS and (
         account.account_type != BUSINESS_CERTIFICATE or account.business_id != identity.business_id

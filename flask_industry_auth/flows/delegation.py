@@ -106,6 +106,22 @@ def pending_for(account):
     )
 
 
+def pending_binding(identity: CardIdentity) -> bool:
+    """Whether ``identity``'s card waits for the company's authorization to be bound."""
+    Delegation = _model()
+    return (
+        get_state().db.session.scalar(
+            sa.select(Delegation.id).where(
+                Delegation.card_issuer == identity.issuer,
+                Delegation.card_serial == identity.serial,
+                Delegation.binds.is_(True),
+                Delegation.status == DELEGATION_PENDING,
+            )
+        )
+        is not None
+    )
+
+
 def of_company(business_id: str) -> list:
     """The delegations for ``business_id``, pending and authorized first, newest first."""
     Delegation = _model()
