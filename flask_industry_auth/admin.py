@@ -353,7 +353,7 @@ def revoke_delegation(delegation_id: int):
 
 def _delegation_action(delegation_id: int, action, done: str):
     # An id no INTEGER column holds is no delegation (not a database error).
-    chosen = delegation_flow.get(delegation_id) if delegation_id <= _MAX_ID else None
+    chosen = delegation_flow.get(delegation_id)
     if chosen is None:
         abort(404)
     try:

@@ -34,6 +34,7 @@ from flask import request, session
 
 from .filing import current_account
 from .flows import certificate
+from .models import CITIZEN_CERTIFICATE
 from .rendering import template_context
 
 #: Session key holding this session's certificate challenge.
@@ -85,7 +86,7 @@ def verify(label: str, document: bytes, signature: str | None = None) -> certifi
     if account.is_certificate_account and not account.can_file_electronically:
         # Logged in by another way than the card, or a 自然人憑證 the company has not
         # authorized: whatever the host's view checked, this is no electronic filing.
-        reason = "no_delegation" if account.account_type == "citizen_certificate" else "wrong_card"
+        reason = "no_delegation" if account.account_type == CITIZEN_CERTIFICATE else "wrong_card"
         raise certificate.CertificateRefused(reason, "not logged in for electronic filing")
     return certificate.sign_document(
         account, label, document, posted if signature is None else signature, challenge

@@ -419,9 +419,7 @@ def delegates():
     if account.account_type != BUSINESS_CERTIFICATE or not account.can_file_electronically:
         abort(403)
     if request.method == "POST":
-        chosen_id = request.form.get("delegation", type=int) or 0
-        # An id no INTEGER column holds is no delegation (not a database error).
-        chosen = delegation_flow.get(chosen_id) if 0 < chosen_id <= 2**31 - 1 else None
+        chosen = delegation_flow.get(request.form.get("delegation", type=int) or 0)
         if chosen is None:
             abort(400)
         try:

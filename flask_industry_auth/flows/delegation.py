@@ -143,8 +143,15 @@ def listed(status: str | None = None) -> list:
     return list(get_state().db.session.scalars(query))
 
 
+#: The largest id an INTEGER column holds: a larger one names no delegation.
+MAX_ID = 2**31 - 1
+
+
 def get(delegation_id: int):
-    """The delegation with this id, or None."""
+    """The delegation with this id, or None (also for an id no INTEGER column holds, which
+    the database would refuse with an error)."""
+    if not 0 < delegation_id <= MAX_ID:
+        return None
     return get_state().db.session.get(_model(), delegation_id)
 
 
