@@ -114,6 +114,19 @@ def _text(value: Any) -> str:
     raise _Refused("a non-empty string")
 
 
+def _timezone(value: Any) -> str:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    if isinstance(value, str) and value.strip():
+        try:
+            ZoneInfo(value.strip())
+        except (ZoneInfoNotFoundError, ValueError):
+            pass
+        else:
+            return value.strip()
+    raise _Refused("an IANA time zone name such as 'Asia/Taipei'")
+
+
 def _optional(parse: _Parser) -> _Parser:
     """``parse``, or ``None``; an empty string (an environment variable set to nothing) is
     ``None`` too."""
@@ -469,6 +482,20 @@ SETTINGS: tuple[Setting, ...] = (
         ["zh_Hant_TW", "en"],
         _locales,
         "Locales the applicant may choose; the first is the default.",
+    ),
+    Setting(
+        "INDUSTRY_AUTH_TIMEZONE",
+        "Asia/Taipei",
+        _timezone,
+        "The time zone of every time applicants and staff read (pages, mail, CLI): an IANA "
+        "name. Times are stored in UTC.",
+    ),
+    Setting(
+        "INDUSTRY_AUTH_CALENDAR",
+        "gregorian",
+        _choice("gregorian", "minguo"),
+        '``"minguo"`` writes dates in the 民國 calendar (民國115年12月2日), as government forms '
+        'commonly do; ``"gregorian"`` writes 2026-12-02.',
     ),
     Setting(
         "INDUSTRY_AUTH_CERT_TRUST_ANCHORS",

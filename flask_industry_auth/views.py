@@ -15,7 +15,7 @@ from flask import (
     url_for,
 )
 
-from . import forms, hooks, messages, sessions, signing
+from . import dates, forms, hooks, messages, sessions, signing
 from .certificates.errors import CertificateRefused
 from .filing import account_required, current_account
 from .flows import activation, authentication, certificate, recovery, registration
@@ -57,6 +57,9 @@ for _code in (400, 403, 404, 405, 429):
     blueprint.register_error_handler(_code, hooks.error_page)
 speak_applicant_locale(blueprint)
 blueprint.add_app_template_filter(render_input, "industry_auth_input")
+# Times in INDUSTRY_AUTH_TIMEZONE and INDUSTRY_AUTH_CALENDAR, on pages and in mail.
+blueprint.add_app_template_filter(dates.format_datetime, "industry_auth_datetime")
+blueprint.add_app_template_filter(dates.format_date, "industry_auth_date")
 
 
 # -- 申請 (apply) ---------------------------------------------------------------------

@@ -184,6 +184,9 @@ BAD = [
     ("INDUSTRY_AUTH_AUDIT_RETENTION_DAYS", 90),  # the baseline's 6 months, even under TESTING
     ("INDUSTRY_AUTH_AUDIT_RETENTION_DAYS", 179),
     ("INDUSTRY_AUTH_AUDIT_RETENTION_DAYS", "a year"),
+    ("INDUSTRY_AUTH_TIMEZONE", "Taipei"),
+    ("INDUSTRY_AUTH_TIMEZONE", ""),
+    ("INDUSTRY_AUTH_CALENDAR", "roc"),
 ]
 
 

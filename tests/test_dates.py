@@ -1,0 +1,72 @@
+"""Times as applicants and staff read them: 臺北時間 by default, another zone by setting,
+and the 民國 calendar as an option (flask_industry_auth.dates)."""
+
+from datetime import UTC, date, datetime
+
+import flask_babel
+import pytest
+
+from flask_industry_auth.dates import format_date, format_datetime
+
+# 2026-12-02 06:05 UTC is 14:05 in Taipei (UTC+8, no summer time).
+MOMENT = datetime(2026, 12, 2, 6, 5)
+
+
+def written(app, locale, function, *args, **kwargs):
+    with app.test_request_context(), flask_babel.force_locale(locale):
+        return function(*args, **kwargs)
+
+
+def test_taipei_time_by_default_in_both_languages(app):
+    assert written(app, "zh_Hant_TW", format_datetime, MOMENT) == "2026年12月2日 14:05（臺北時間）"
+    assert written(app, "en", format_datetime, MOMENT) == "2026-12-02 14:05 (Taipei time)"
+
+
+def test_an_aware_value_is_converted_not_reread(app):
+    aware = MOMENT.replace(tzinfo=UTC)
+    assert written(app, "en", format_datetime, aware, zone=False) == "2026-12-02 14:05"
+
+
+def test_the_date_changes_at_taipei_midnight_not_utc_midnight(app):
+    late = datetime(2026, 12, 31, 16, 30)  # 00:30 on 1 January in Taipei
+    assert written(app, "en", format_date, late) == "2027-01-01"
+
+
+def test_tables_write_short_dates_and_may_name_the_zone_in_their_heading(app):
+    text = written(app, "zh_Hant_TW", format_datetime, MOMENT, short=True, zone=False)
+    assert text == "2026-12-02 14:05"
+    assert written(app, "en", format_datetime, MOMENT, seconds=True, zone=False).endswith(
+        "14:05:00"
+    )
+
+
+def test_minguo_calendar_on_request(make):
+    app = make(INDUSTRY_AUTH_CALENDAR="minguo")
+    assert written(app, "zh_Hant_TW", format_datetime, MOMENT) == (
+        "民國115年12月2日 14:05（臺北時間）"
+    )
+    assert written(app, "zh_Hant_TW", format_date, MOMENT, short=True) == "115/12/02"
+    assert written(app, "en", format_date, date(2026, 12, 2)) == "ROC 115-12-02"
+    # Before 民國元年 there is no 民國 year: the Gregorian date is written.
+    assert written(app, "en", format_date, date(1900, 1, 1)) == "1900-01-01"
+
+
+@pytest.mark.parametrize(
+    ("zone", "expected"), [("Asia/Tokyo", "15:05（UTC+09:00）"), ("UTC", "06:05（UTC+00:00）")]
+)
+def test_another_time_zone_names_its_offset(make, zone, expected):
+    app = make(INDUSTRY_AUTH_TIMEZONE=zone)
+    assert written(app, "zh_Hant_TW", format_datetime, MOMENT).endswith(expected)
+
+
+def test_nothing_to_write_is_a_dash(app):
+    assert written(app, "en", format_datetime, None) == "-"
+    assert written(app, "en", format_date, None) == "-"
+
+
+def test_templates_have_the_filters(app):
+    with app.test_request_context(), flask_babel.force_locale("en"):
+        template = app.jinja_env.from_string(
+            "{{ t|industry_auth_datetime }} {{ t|industry_auth_date(short=True) }}"
+        )
+        assert template.render(t=MOMENT) == "2026-12-02 14:05 (Taipei time) 2026-12-02"
