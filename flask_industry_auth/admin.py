@@ -37,6 +37,7 @@ from flask_wtf.csrf import validate_csrf
 from markupsafe import Markup
 from wtforms import ValidationError
 
+from . import dates
 from .flows import delegation as delegation_flow
 from .flows import find_account, operations
 from .hooks import error_page, security_headers
@@ -116,7 +117,10 @@ def _labels() -> dict:
     return {
         "state_label": _state_label,
         "event_label": _event_label,
+        "outcome_label": _outcome_label,
         "delegation_status_label": _delegation_status_label,
+        # For the heading of a table whose times are written without their zone.
+        "time_zone": dates.zone_name,
     }
 
 
@@ -126,6 +130,10 @@ def _state_label(state: str) -> str:
 
 def _event_label(event: str) -> str:
     return text_of(get_state().lifecycle.event_label(event))
+
+
+def _outcome_label(outcome: str) -> str:
+    return text_of(get_state().lifecycle.outcome_label(outcome))
 
 
 def _delegation_status_label(status: str) -> str:
@@ -388,7 +396,11 @@ def lifecycle():
     # The SVG is built by the package from the lifecycle's names, all escaped.
     svg = Markup(machine.to_svg())  # noqa: S704
     return render_template(
-        "industry_auth/admin/lifecycle.html", svg=svg, mermaid=machine.to_mermaid()
+        "industry_auth/admin/lifecycle.html",
+        svg=svg,
+        mermaid=machine.to_mermaid(),
+        states=machine.states,
+        transitions=machine.transitions,
     )
 
 

@@ -42,6 +42,7 @@ from typing import TYPE_CHECKING, Any
 
 from transitions import Machine, MachineError
 
+from .audit_labels import AUDIT_EVENTS, OUTCOMES
 from .diagram import lifecycle_svg
 from .refusals import Refused
 
@@ -171,11 +172,23 @@ STATES: tuple[StateSpec, ...] = (
         "disabled by an operator or after a long time without login",
         N_("Disabled (停用)"),
     ),
-    StateSpec(DELETED, False, "deleted: personal data removed, audit trail pseudonymised"),
+    StateSpec(
+        DELETED,
+        False,
+        "deleted: personal data removed, audit trail pseudonymised",
+        N_("Deleted (刪除)"),
+    ),
 )
 
 TRANSITIONS: tuple[TransitionSpec, ...] = (
-    TransitionSpec("activate", (REQUESTED,), ACTIVATED, "activation link confirmed", False),
+    TransitionSpec(
+        "activate",
+        (REQUESTED,),
+        ACTIVATED,
+        "activation link confirmed",
+        False,
+        label=N_("Activate the account"),
+    ),
     TransitionSpec(
         "lock",
         (ACTIVATED, RESET),
@@ -192,14 +205,29 @@ TRANSITIONS: tuple[TransitionSpec, ...] = (
         label=N_("Unlock"),
         effects=(_clear_lock,),
     ),
-    TransitionSpec("request_reset", (ACTIVATED, RESET), RESET, "temporary password mailed", False),
-    TransitionSpec("complete_reset", (RESET, LOCKED), ACTIVATED, "temporary password used", False),
+    TransitionSpec(
+        "request_reset",
+        (ACTIVATED, RESET),
+        RESET,
+        "temporary password mailed",
+        False,
+        label=N_("Temporary password requested"),
+    ),
+    TransitionSpec(
+        "complete_reset",
+        (RESET, LOCKED),
+        ACTIVATED,
+        "temporary password used",
+        False,
+        label=N_("Temporary password used"),
+    ),
     TransitionSpec(
         "cancel_reset",
         (RESET,),
         ACTIVATED,
         "logged in with the old password",
         False,
+        label=N_("Temporary password withdrawn"),
         effects=(_withdraw_temporary_password,),
     ),
     TransitionSpec(
@@ -242,6 +270,10 @@ class Lifecycle:
     transitions: list[TransitionSpec] = field(default_factory=list)
     #: The state a new application starts in.
     initial: str = REQUESTED
+    #: The audit trail's outcomes by code, and its events that are not transitions, with
+    #: their labels for staff (see :mod:`~flask_industry_auth.audit_labels`).
+    outcomes: dict[str, Any] = field(default_factory=lambda: dict(OUTCOMES))
+    audit_events: dict[str, Any] = field(default_factory=lambda: dict(AUDIT_EVENTS))
 
     def __post_init__(self) -> None:
         # ``initial`` is required by transitions but unused: accounts carry their own state.
@@ -389,9 +421,29 @@ class Lifecycle:
         return spec.label if spec and spec.label is not None else state
 
     def event_label(self, event: str) -> Any:
-        """The staff's name for ``event`` (a message id to translate, or a lazy string)."""
+        """The staff's name for ``event`` (a message id to translate, or a lazy string): a
+        transition's label, else an audit event's (:meth:`add_audit_event`), else ``event``."""
         spec = next((t for t in self.transitions if t.trigger == event and t.label), None)
-        return spec.label if spec else event
+        if spec:
+            return spec.label
+        label = self.audit_events.get(event)
+        return event if label is None else label
+
+    def outcome_label(self, outcome: str) -> Any:
+        """The staff's name for an audit row's ``outcome`` (:meth:`add_outcome`), else
+        ``outcome`` itself."""
+        label = self.outcomes.get(outcome)
+        return outcome if label is None else label
+
+    def add_outcome(self, code: str, *, label: Any) -> None:
+        """Label an outcome the host records in the audit trail (or relabel the package's);
+        ``label`` as in :class:`StateSpec`. The code stays visible to staff beside it."""
+        self.outcomes[code] = label
+
+    def add_audit_event(self, name: str, *, label: Any) -> None:
+        """Label an event the host records in the audit trail that is not a transition
+        (a transition has its own ``label``)."""
+        self.audit_events[name] = label
 
     def login_message(self, state: str) -> Any:
         """What someone with the right password for an account in ``state`` is told, or
@@ -522,6 +574,11 @@ def add_approval(lifecycle: Lifecycle) -> None:
         label=N_("Reject the application"),
     )
     lifecycle.add_transition(
-        "reapply", REJECTED, PENDING_APPROVAL, description="applied again", operator=False
+        "reapply",
+        REJECTED,
+        PENDING_APPROVAL,
+        description="applied again",
+        operator=False,
+        label=N_("Apply again"),
     )
     lifecycle.initial = PENDING_APPROVAL

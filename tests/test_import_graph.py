@@ -85,7 +85,9 @@ def test_state_access_and_the_lifecycle_are_leaves():
     graph = import_graph()
     assert graph["flask_industry_auth.state"] == set()
     assert graph["flask_industry_auth.refusals"] == set()
+    assert graph["flask_industry_auth.audit_labels"] == set()
     assert graph["flask_industry_auth.lifecycle"] <= {
+        "flask_industry_auth.audit_labels",
         "flask_industry_auth.diagram",
         "flask_industry_auth.refusals",
     }
