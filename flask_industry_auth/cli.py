@@ -6,6 +6,7 @@ import click
 import sqlalchemy as sa
 from flask.cli import AppGroup
 
+from .dates import format_timestamp
 from .lifecycle import IllegalTransition
 from .state import get_state
 from .validators import normalize_business_id
@@ -150,9 +151,10 @@ def show(business_id: str, account_id: str, history: int) -> None:
         ("address", account.address),
         ("email", account.email),
         ("failed_logins", account.failed_logins),
-        ("locked_until", account.locked_until or "-"),
-        ("created_at", account.created_at),
-        ("last_login_at", account.last_login_at or "-"),
+        # Times in INDUSTRY_AUTH_TIMEZONE, each with its offset.
+        ("locked_until", format_timestamp(account.locked_until, seconds=True)),
+        ("created_at", format_timestamp(account.created_at, seconds=True)),
+        ("last_login_at", format_timestamp(account.last_login_at, seconds=True)),
         ("actions", ", ".join(lifecycle.operator_events(account.state)) or "-"),
     ]
     for key, value in rows:
@@ -162,7 +164,8 @@ def show(business_id: str, account_id: str, history: int) -> None:
         for row in audit_trail(account_id=account.account_id, limit=history):
             safe = {k: terminal_safe(v) for k, v in row.items() if k != "created_at"}
             click.echo(
-                f"  {row['created_at']:%Y-%m-%d %H:%M:%S} {safe['event']:20} {safe['outcome']:12}"
+                f"  {format_timestamp(row['created_at'], seconds=True)} {safe['event']:20} "
+                f"{safe['outcome']:12}"
                 f" {safe['from_state']:>12} -> {safe['to_state']:12} "
                 f"{safe['actor']} {safe['detail']}".rstrip()
             )
@@ -315,22 +318,24 @@ def delegations(status: str | None) -> None:
     )
     click.echo(
         f"{'id':>6} {'status':10} {'business_id':11} {'account_id':14} {'binds':5} "
-        f"{'requested':16} holder / card"
+        f"{'requested':23} holder / card"
     )
     safe = terminal_safe
     for d in rows:
         click.echo(
             f"{d.id:>6} {safe(d.status):10} {safe(d.business_id):11} "
             f"{safe(account_ids.get(d.account_pk, '-')):14} {'yes' if d.binds else 'no':5} "
-            f"{d.requested_at:%Y-%m-%d %H:%M} {safe(d.holder)} / {safe(d.card_issuer)} "
+            f"{format_timestamp(d.requested_at)} {safe(d.holder)} / {safe(d.card_issuer)} "
             f"#{safe(d.card_serial)}"
         )
         if d.authorized_at:
             click.echo(
-                f"{'':6} authorized {d.authorized_at:%Y-%m-%d %H:%M} by {safe(d.authorized_by)}"
+                f"{'':6} authorized {format_timestamp(d.authorized_at)} by {safe(d.authorized_by)}"
             )
         if d.revoked_at:
-            click.echo(f"{'':6} revoked    {d.revoked_at:%Y-%m-%d %H:%M} by {safe(d.revoked_by)}")
+            click.echo(
+                f"{'':6} revoked    {format_timestamp(d.revoked_at)} by {safe(d.revoked_by)}"
+            )
     click.echo(f"{len(rows)} delegation(s)")
 
 

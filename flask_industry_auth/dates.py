@@ -76,3 +76,14 @@ def format_datetime(
     if current_locale().startswith("en"):
         return f"{text} ({zone_name()})"
     return f"{text}（{zone_name()}）"
+
+
+def format_timestamp(value: datetime | None, *, seconds: bool = False) -> str:
+    """A moment for terminals and scripts (the CLI): the configured zone's time with its
+    UTC offset, whatever the language or calendar: 2026-12-02 14:05 +08:00."""
+    if value is None:
+        return "-"
+    moment = local(value)
+    offset = moment.strftime("%z")
+    clock = moment.strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M")
+    return f"{clock} {offset[:3]}:{offset[3:]}"

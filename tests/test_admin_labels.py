@@ -215,3 +215,59 @@ def test_every_package_state_event_and_outcome_has_a_label():
     assert outcomes and not outcomes - OUTCOMES.keys()
     assert events and all(lifecycle.event_label(e) != e for e in events), events
     assert not (set(AUDIT_EVENTS) & {t.trigger for t in lifecycle.transitions})
+
+
+def _delegation_and_failed_mail(app, account_id):
+    with app.app_context():
+        models = auth.models
+        found = db.session.scalars(db.select(models.Account).filter_by(account_id=account_id)).one()
+        db.session.add(
+            models.Delegation(
+                account_pk=found.id,
+                business_id=found.business_id,
+                card_issuer="MOICA",
+                card_serial="01",
+                holder="王大明",
+                requested_at=MOMENT,
+                authorized_at=MOMENT,
+                authorized_by="admin:lin",
+                status="authorized",
+            )
+        )
+        db.session.add(
+            models.OutboxMail(
+                kind="activation",
+                recipient=found.email,
+                subject="s",
+                status="failed",
+                created_at=MOMENT,
+            )
+        )
+        db.session.commit()
+
+
+def test_delegations_and_mail_pages_in_taipei_time(staff_app, account):
+    app = staff_app
+    _delegation_and_failed_mail(app, account["account_id"])
+    client = app.test_client()
+    listing = text_of(client.get("/account-admin/delegations"))
+    assert "申請時間（臺北時間）" in listing and "授權時間（臺北時間）" in listing
+    assert listing.count("2026-12-02 14:05") == 2 and "UTC" not in listing
+    mail = text_of(client.get("/account-admin/mail"))
+    assert "排入時間（臺北時間）" in mail and "2026-12-02 14:05" in mail and "UTC" not in mail
+
+
+def test_the_cli_prints_times_in_the_configured_zone(staff_app, account):
+    app = staff_app
+    _at_moment(app, account["account_id"])
+    _delegation_and_failed_mail(app, account["account_id"])
+    runner = app.test_cli_runner()
+    shown = runner.invoke(
+        args=["industry-auth", "show", account["business_id"], account["account_id"]]
+    ).output
+    assert "created_at     2026-12-02 14:05:09 +08:00" in shown
+    assert "last_login_at  2026-12-02 14:05:09 +08:00" in shown
+    assert "  2026-12-02 14:05:09 +08:00 activate" in shown
+    listed = runner.invoke(args=["industry-auth", "delegations"]).output
+    assert "2026-12-02 14:05 +08:00 王大明" in listed
+    assert "authorized 2026-12-02 14:05 +08:00 by admin:lin" in listed

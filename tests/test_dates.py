@@ -70,3 +70,16 @@ def test_templates_have_the_filters(app):
             "{{ t|industry_auth_datetime }} {{ t|industry_auth_date(short=True) }}"
         )
         assert template.render(t=MOMENT) == "2026-12-02 14:05 (Taipei time) 2026-12-02"
+
+
+def test_the_cli_writes_the_zones_offset_whatever_the_language(make):
+    from flask_industry_auth.dates import format_timestamp
+
+    app = make(INDUSTRY_AUTH_CALENDAR="minguo")
+    assert written(app, "zh_Hant_TW", format_timestamp, MOMENT) == "2026-12-02 14:05 +08:00"
+    assert written(app, "en", format_timestamp, MOMENT, seconds=True) == (
+        "2026-12-02 14:05:00 +08:00"
+    )
+    assert written(app, "en", format_timestamp, None) == "-"
+    india = make(INDUSTRY_AUTH_TIMEZONE="Asia/Kolkata")
+    assert written(india, "en", format_timestamp, MOMENT) == "2026-12-02 11:35 +05:30"
