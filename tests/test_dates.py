@@ -83,3 +83,20 @@ def test_the_cli_writes_the_zones_offset_whatever_the_language(make):
     assert written(app, "en", format_timestamp, None) == "-"
     india = make(INDUSTRY_AUTH_TIMEZONE="Asia/Kolkata")
     assert written(india, "en", format_timestamp, MOMENT) == "2026-12-02 11:35 +05:30"
+
+
+def test_a_mail_writes_dates_in_the_configured_calendar(make, tmp_path, smtp):
+    from flask_industry_auth.models import utcnow
+    from tests.helpers import Portal
+
+    mail = tmp_path / "industry_auth" / "email" / "activation_message.txt"
+    mail.parent.mkdir(parents=True)
+    mail.write_text(
+        '{% include "industry_auth/packaged/email/activation_message.txt" %}'
+        "APPLIED {{ account.created_at | industry_auth_date }}",
+        encoding="utf-8",
+    )
+    app = make(INDUSTRY_AUTH_CALENDAR="minguo")
+    app.template_folder = str(tmp_path)
+    details = Portal(app, app.test_client(), smtp).apply_and_read_mail()
+    assert f"APPLIED 民國{utcnow().year - 1911}年" in details["mail"].text
