@@ -271,3 +271,16 @@ def test_the_cli_prints_times_in_the_configured_zone(staff_app, account):
     listed = runner.invoke(args=["industry-auth", "delegations"]).output
     assert "2026-12-02 14:05 +08:00 王大明" in listed
     assert "authorized 2026-12-02 14:05 +08:00 by admin:lin" in listed
+
+
+def test_the_lifecycle_page_lists_states_and_events_by_label_and_code(staff_app):
+    client = staff_app.test_client()
+    page = text_of(client.get("/account-admin/lifecycle"))
+    assert re.search(r'data-state="requested"><td>待啟用 <code>requested</code>', page)
+    assert re.search(r'data-transition="activate">\s*<td>啟用帳號 <code>activate</code>', page)
+    assert re.search(
+        r'data-transition="delete">\s*<td>刪除 <code>delete</code></td>\s*<td>所有狀態', page
+    )
+    _english(client)
+    page = text_of(client.get("/account-admin/lifecycle"))
+    assert "Activate the account <code>activate</code>" in page and "Every state" in page
