@@ -2,6 +2,7 @@
 name through ``industry_auth/packaged/``, and every kind of mail, each of its three parts."""
 
 import re
+from datetime import datetime
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -137,7 +138,12 @@ MAIL_CONTEXT = {
     "certificate_recovery": {"login_url": f"{URL}/login"},
     "password_changed": {},
     "email_changed": {"old_email": "old@example.com"},
-    "account_locked": {"minutes": 15, "forgot_url": f"{URL}/forgot-password"},
+    "account_locked": {
+        "minutes": 15,
+        "locked_until": datetime(2026, 12, 2, 6, 15),
+        "forgot_url": f"{URL}/forgot-password",
+    },
+    "account_locked_by_staff": {"reason": "reported stolen", "login_url": f"{URL}/login"},
     "application_rejected": {"reason": "the address is incomplete", "register_url": URL},
 }
 
