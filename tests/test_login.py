@@ -64,6 +64,30 @@ def test_first_login_forces_a_password_change_before_anything_else(portal):
     assert portal.client.get("/account/profile").status_code == 200
 
 
+def test_leaving_the_first_forced_change_and_logging_in_again_works(portal):
+    details = portal.apply_and_read_mail()
+    portal.activate(details["link"])
+    first = portal.login(VALID["business_id"], details["account_id"], details["password"])
+    assert first.headers["Location"] == "/account/change-password"
+    portal.logout()
+    again = portal.login(VALID["business_id"], details["account_id"], details["password"])
+    assert again.headers["Location"] == "/account/change-password"
+    assert portal.client.get("/account/").headers["Location"] == "/account/change-password"
+    assert portal.change_password(OWN_PASSWORD).status_code == 302
+    portal.logout()
+    old = portal.login(VALID["business_id"], details["account_id"], details["password"])
+    assert old.status_code == 200 and GENERIC in _warning(old)
+
+
+def test_the_activation_mail_says_how_long_the_password_works(portal, time_machine):
+    time_machine.move_to("2026-11-28 09:00:00", tick=False)
+    mail = portal.apply_and_read_mail()["mail"]
+    for part in (mail.text, mail.html):
+        assert "設定自己的密碼之前都有效" in part
+        # The link's 72 hours, in Taipei time, or a day after activation if that is later.
+        assert "2026年12月1日 17:00（臺北時間）" in part and "啟用後 24 小時" in part
+
+
 def test_lockout_after_five_failures_and_unlock_after_the_period(portal, account, time_machine):
     time_machine.move_to("2026-11-28 09:00:00", tick=True)
     for attempt in range(1, 5):

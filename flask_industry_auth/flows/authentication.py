@@ -9,7 +9,8 @@ a dummy verification where the account has none (unknown account, another busine
 Concurrent attempts on one account are decided one at a time, on fresh data: PostgreSQL locks
 the row (``SELECT … FOR UPDATE``); SQLite ignores that, so there a write first takes its
 database-wide write lock, held until the commit. The failure count, the lock after too many
-failures (one lock, one mail) and the one use of a temporary password happen exactly once.
+failures (one lock, one mail) and the completion of a reset by the temporary password happen
+exactly once (the temporary password itself stays valid until the forced change replaces it).
 """
 
 from __future__ import annotations
@@ -221,11 +222,12 @@ def _temporary_password_matches(account, now, verifier) -> bool:
 
 
 def _use_temporary_password(account, lifecycle) -> LoginResult:
-    """A system-issued password (activation or forgot-password mail) works once, unlocks,
-    and forces a password change."""
+    """A system-issued password (activation or forgot-password mail) unlocks a lock after
+    failed logins and forces a password change. It stays valid until that change replaces
+    it (``flows.profile.change_password``) or it expires: an applicant who leaves the change
+    logs in with it again, and lands on the change again."""
     if lifecycle.can(account, "complete_reset"):
         lifecycle.fire(account, "complete_reset")
-    account.temp_password_hash = account.temp_password_expires_at = None
     account.must_change_password = True
     account.failed_logins = 0
     account.locked_until = None
