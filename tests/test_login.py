@@ -64,21 +64,6 @@ def test_first_login_forces_a_password_change_before_anything_else(portal):
     assert portal.client.get("/account/profile").status_code == 200
 
 
-def test_leaving_the_first_forced_change_and_logging_in_again_works(portal):
-    details = portal.apply_and_read_mail()
-    portal.activate(details["link"])
-    first = portal.login(VALID["business_id"], details["account_id"], details["password"])
-    assert first.headers["Location"] == "/account/change-password"
-    portal.logout()
-    again = portal.login(VALID["business_id"], details["account_id"], details["password"])
-    assert again.headers["Location"] == "/account/change-password"
-    assert portal.client.get("/account/").headers["Location"] == "/account/change-password"
-    assert portal.change_password(OWN_PASSWORD).status_code == 302
-    portal.logout()
-    old = portal.login(VALID["business_id"], details["account_id"], details["password"])
-    assert old.status_code == 200 and GENERIC in _warning(old)
-
-
 def test_the_activation_mail_says_how_long_the_password_works(portal, time_machine):
     time_machine.move_to("2026-11-28 09:00:00", tick=False)
     mail = portal.apply_and_read_mail()["mail"]
