@@ -627,7 +627,9 @@ SETTINGS: tuple[Setting, ...] = (
         "in-memory fallback counts instead.",
     ),
     _limit("LOGIN_PER_IP", "10/minute", "Failed logins per client address."),
-    _limit("LOGIN_PER_ACCOUNT", "5/5minutes", "Failed logins per 統一編號 + account id."),
+    # Above INDUSTRY_AUTH_MAX_FAILED_LOGINS: a limit that fills with the lock would answer the
+    # owner's right password with a bare 429 instead of the lock's message.
+    _limit("LOGIN_PER_ACCOUNT", "10/15minutes", "Failed logins per 統一編號 + account id."),
     _limit("REGISTER_PER_IP", "20/minute", "Applications per client address."),
     _limit("RESET_PER_IP", "20/minute", "Forgot-password requests per client address."),
     _limit("RESET_PER_ACCOUNT", "5/minute", "Forgot-password requests per account."),

@@ -153,6 +153,14 @@ def database_unavailable(error):
     return page, 503, {"Retry-After": "60", "Cache-Control": "no-store"}
 
 
-def error_page(error):
-    """The package's page for a 400, 403, 404, 405 or 429."""
-    return render_template("industry_auth/error.html", error=error), error.code
+def error_page(error, *, retry_at=None, retry_minutes=None):
+    """The package's page for a 400, 403, 404, 405 or 429. A rate limit's 429 says when to
+    try again: ``retry_at`` (naive UTC, shown in the configured time zone) and
+    ``retry_minutes`` from now."""
+    page = render_template(
+        "industry_auth/error.html",
+        error=error,
+        retry_at=retry_at,
+        retry_minutes=retry_minutes,
+    )
+    return page, error.code

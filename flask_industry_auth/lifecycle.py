@@ -152,13 +152,43 @@ def _lock_until_unlocked(change: Change) -> None:
     change.account.locked_until = None
 
 
-#: The package's states. ``locked`` accounts log in again once the lock expires (the
-#: authentication flow fires ``unlock`` first) or with an emailed temporary password.
+# Two kinds of lock share the state ``locked``, told apart by ``locked_until``:
+#
+# - the lock after too many failed logins has an end (``locked_until``): it protects the owner
+#   from a guesser, so it ends by itself, and the owner may end it sooner with the emailed
+#   temporary password (forgot password);
+# - a lock with no end is staff's decision (``lock`` fired by an operator, or a host's own
+#   transition into ``locked``): only staff end it, and forgot password does not.
+#
+# The end time is what makes a lock the owner's to lift, so it is also what tells the kinds
+# apart: no new column or state (hosts' transitions to and from ``locked`` keep working), and
+# a lock without an end, whoever made it, is the safe kind, lifted by staff alone.
+
+
+def lock_ends_by_itself(account: Any) -> bool:
+    """Whether ``account`` is locked after failed logins: the lock ends at
+    ``account.locked_until``, and an emailed temporary password lifts it sooner."""
+    return account.state == LOCKED and account.locked_until is not None
+
+
+def locked_by_staff(account: Any) -> bool:
+    """Whether ``account`` is locked until staff unlock it: no end time, and forgot password
+    neither issues a temporary password nor lets an earlier one unlock it."""
+    return account.state == LOCKED and account.locked_until is None
+
+
+#: The package's states. ``locked`` accounts log in again once a lock after failed logins
+#: expires (the authentication flow fires ``unlock`` first) or with an emailed temporary
+#: password; a lock by staff lasts until staff unlock (see :func:`locked_by_staff`).
 STATES: tuple[StateSpec, ...] = (
     StateSpec(REQUESTED, False, "applied for; waiting for activation", N_("Awaiting activation")),
     StateSpec(ACTIVATED, True, "active", N_("Active")),
     StateSpec(
-        LOCKED, False, "locked after too many failed logins, or by an operator", N_("Locked")
+        LOCKED,
+        False,
+        "locked after too many failed logins (until locked_until), or by an operator (until "
+        "unlocked)",
+        N_("Locked"),
     ),
     StateSpec(
         RESET,

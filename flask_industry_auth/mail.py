@@ -68,7 +68,12 @@ MAIL_KINDS: dict[str, str] = {
     "password_changed": "the account's password was changed (the first, forced change too)",
     "email_changed": "the email address was changed in the profile; to the old and new address",
     "account_locked": (
-        "the account was locked after INDUSTRY_AUTH_MAX_FAILED_LOGINS failed logins in a row"
+        "the account was locked after INDUSTRY_AUTH_MAX_FAILED_LOGINS failed logins in a row: "
+        "until when, and that a temporary password from forgot password gets in sooner"
+    ),
+    "account_locked_by_staff": (
+        "staff locked the account (admin pages, CLI, lifecycle.fire): the reason if any, and "
+        "that only the agency unlocks it (forgot password does not)"
     ),
     "application_rejected": (
         "staff rejected the application (INDUSTRY_AUTH_REQUIRE_APPROVAL); the reason is in it"

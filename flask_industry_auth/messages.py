@@ -13,6 +13,7 @@ from typing import Any
 
 from flask import current_app
 
+from .dates import format_datetime
 from .i18n import text_of
 from .lifecycle import N_
 from .state import get_state
@@ -31,6 +32,15 @@ MESSAGES: dict[str, str] = {
     ),
     "not_allowed": N_(
         "This account cannot log in at the moment. Contact the portal's service desk."
+    ),
+    "locked_temporarily": N_(
+        "This account is locked after too many failed logins, until %(until)s. To log in now, "
+        "use Forgot password: the temporary password we mail you logs in even while the "
+        "account is locked."
+    ),
+    "locked_by_staff": N_(
+        "This account has been locked by the agency. Forgot password does not unlock it: "
+        "please contact the agency in charge."
     ),
     # Passwords (flows.profile.change_password, passwords.check_policy)
     "wrong_old_password": N_("The old password is not correct."),
@@ -128,8 +138,10 @@ def field_message(code: str) -> tuple[str, str]:
 def login_failure(result: Any) -> str:
     """What the login page says for a failed :class:`~.flows.authentication.LoginResult`."""
     # Told only after the right password (the flow says so): anyone else gets the generic one.
-    if result.reason == "not_activated":
-        return message("not_activated")
+    if result.reason in ("not_activated", "locked_by_staff"):
+        return message(result.reason)
+    if result.reason == "locked_temporarily":
+        return message("locked_temporarily", until=format_datetime(result.account.locked_until))
     if result.reason == "not_allowed":
         state_message = get_state().lifecycle.login_message(result.account.state)
         if state_message is not None:

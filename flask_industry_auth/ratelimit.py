@@ -16,11 +16,13 @@ from __future__ import annotations
 
 import functools
 import logging
+import math
 import threading
 import time
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from flask import Flask, current_app, request
 from flask_limiter import Limiter
@@ -181,14 +183,20 @@ def _temporary_password_offered() -> bool:
 
 
 def _too_many(limiter: _Limiter, item: RateLimitItem, identifiers: list[str]):
+    """The 429 answer: when to try again, on the page (in the applicant's time zone, and in
+    minutes) and in ``Retry-After``, from the moment the limit lets the next request in."""
     from .hooks import error_page
 
     try:
         reset = limiter.limiter.get_window_stats(item, *identifiers).reset_time
     except Exception:
         reset = time.time() + item.get_expiry()
-    page, status = error_page(TooManyRequests())
-    return page, status, {"Retry-After": str(max(1, int(reset - time.time()) + 1))}
+    now = time.time()
+    # The page names whole minutes, so it rounds up: trying at the time it says never fails.
+    retry_at = datetime.fromtimestamp(math.ceil(reset / 60) * 60, UTC).replace(tzinfo=None)
+    minutes = max(1, math.ceil((reset - now) / 60))
+    page, status = error_page(TooManyRequests(), retry_at=retry_at, retry_minutes=minutes)
+    return page, status, {"Retry-After": str(max(1, int(reset - now) + 1))}
 
 
 def _failed(response) -> bool:

@@ -13,7 +13,10 @@ CODES: dict[str, str] = {
     "unknown": "no account has this account id",
     "wrong_business_id": "the account is another business's",
     "wrong_password": "the password is wrong",
-    "locked": "the account is locked",
+    "locked": "the account is locked (and the password was wrong)",
+    "locked_temporarily": "locked after failed logins, until locked_until (said after the right "
+    "password)",
+    "locked_by_staff": "locked by staff until they unlock it (said after the right password)",
     "not_activated": "the account is not activated yet (said after the right password)",
     "not_allowed": "the account's state may not log in (said after the right password)",
     "certificate_account": "the account logs in with its card",

@@ -2,7 +2,7 @@
 
 from urllib.parse import urlsplit
 
-from tests.helpers import VALID, activation_details, text_of
+from tests.helpers import OWN_PASSWORD, VALID, activation_details, text_of
 
 
 def test_get_shows_a_button_and_activates_nothing(portal):
@@ -88,14 +88,19 @@ def test_unknown_token_is_refused(portal):
     assert portal.post("/account/activate/confirm").status_code == 410
 
 
-def test_the_mailed_password_works_once(portal):
+def test_the_mailed_password_works_until_the_forced_change_replaces_it(portal):
     details = portal.apply_and_read_mail()
     portal.activate(details["link"])
     first = portal.login(VALID["business_id"], details["account_id"], details["password"])
     assert first.headers["Location"] == "/account/change-password"
-    portal.logout()  # without choosing a password
+    portal.logout()  # without choosing a password: it still works, and forces the change again
     again = portal.login(VALID["business_id"], details["account_id"], details["password"])
-    assert again.status_code == 200 and "登入失敗" in text_of(again)
+    assert again.headers["Location"] == "/account/change-password"
+    assert portal.client.get("/account/").headers["Location"] == "/account/change-password"
+    assert portal.change_password(OWN_PASSWORD).status_code == 302
+    portal.logout()
+    replaced = portal.login(VALID["business_id"], details["account_id"], details["password"])
+    assert replaced.status_code == 200 and "登入失敗" in text_of(replaced)
 
 
 def test_the_mailed_password_expires_a_day_after_a_late_activation(portal, time_machine):

@@ -130,7 +130,9 @@ def test_parallel_wrong_passwords_lock_exactly_once(servers, portal, account, ap
     assert _audit(app, "login", "locked") == 6
 
 
-def test_a_temporary_password_sent_twice_at_once_works_once(servers, portal, account, app):
+def test_a_temporary_password_sent_twice_at_once_completes_the_reset_once(
+    servers, portal, account, app
+):
     portal.post("/account/forgot-password", {"account_id": account["account_id"]})
     temp = temporary_password(portal.wait_mails(1)[0])
     results = race(
@@ -145,6 +147,7 @@ def test_a_temporary_password_sent_twice_at_once_works_once(servers, portal, acc
             },
         ),
     )
-    assert sorted(status for status, _, _ in results) == [200, 302]
+    # It stays valid until the forced change replaces it: both log in, the reset completes once.
+    assert [status for status, _, _ in results] == [302, 302]
     assert _audit(app, "complete_reset") == 1
     assert OWN_PASSWORD  # the old password was never involved

@@ -357,7 +357,7 @@ def test_the_first_parsed_locale_is_the_default():
 def test_a_switched_off_rate_limit_is_off_and_the_others_stay():
     app = build(INDUSTRY_AUTH_RATELIMIT_LOGIN_PER_IP="off")
     assert app.extensions["industry_auth"].limiter is not None
-    assert app.config["INDUSTRY_AUTH_RATELIMIT_LOGIN_PER_ACCOUNT"] == "5/5minutes"
+    assert app.config["INDUSTRY_AUTH_RATELIMIT_LOGIN_PER_ACCOUNT"] == "10/15minutes"
 
 
 # -- defaults -----------------------------------------------------------------------------------

@@ -30,11 +30,12 @@ def test_every_failure_shows_the_same_warning(portal, account, app):
     warnings = {_warning(portal.login(*case)) for case in cases}
     assert len(warnings) == 1
     assert GENERIC in warnings.pop()
-    # Locked: still the same words.
+    # Locked: a wrong password still gets the same words (only the right one learns of the
+    # lock, tests/test_lock.py).
     for _ in range(5):
         portal.login(VALID["business_id"], account["account_id"], "wrong password!!")
-    locked = portal.login(VALID["business_id"], account["account_id"], OWN_PASSWORD)
-    assert GENERIC in _warning(locked)
+    locked = portal.login(VALID["business_id"], account["account_id"], "another wrong one")
+    assert _warning(locked) == _warning(portal.login(*cases[0]))
     assert portal.account(account["account_id"]).state == "locked"
 
 
@@ -63,6 +64,15 @@ def test_first_login_forces_a_password_change_before_anything_else(portal):
     assert portal.client.get("/account/profile").status_code == 200
 
 
+def test_the_activation_mail_says_how_long_the_password_works(portal, time_machine):
+    time_machine.move_to("2026-11-28 09:00:00", tick=False)
+    mail = portal.apply_and_read_mail()["mail"]
+    for part in (mail.text, mail.html):
+        assert "設定自己的密碼之前都有效" in part
+        # The link's 72 hours, in Taipei time, or a day after activation if that is later.
+        assert "2026年12月1日 17:00（臺北時間）" in part and "啟用後 24 小時" in part
+
+
 def test_lockout_after_five_failures_and_unlock_after_the_period(portal, account, time_machine):
     time_machine.move_to("2026-11-28 09:00:00", tick=True)
     for attempt in range(1, 5):
@@ -72,10 +82,11 @@ def test_lockout_after_five_failures_and_unlock_after_the_period(portal, account
     portal.login(VALID["business_id"], account["account_id"], "wrong password!!")
     locked = portal.account(account["account_id"])
     assert locked.state == "locked"
-    # The right password is refused while locked ...
+    # The right password is refused while locked, and told until when (in Taipei time) ...
     time_machine.move_to("2026-11-28 09:14:50", tick=True)
     response = portal.login(VALID["business_id"], account["account_id"], OWN_PASSWORD)
-    assert response.status_code == 200 and GENERIC in _warning(response)
+    assert "至 2026年11月28日 17:15（臺北時間）" in _warning(response)
+    assert portal.client.get("/account/").status_code == 302  # not logged in
     # ... and works once the 15 minutes are over; the counter starts again.
     time_machine.move_to("2026-11-28 09:15:01", tick=True)
     response = portal.login(VALID["business_id"], account["account_id"], OWN_PASSWORD)

@@ -2,6 +2,7 @@
 name through ``industry_auth/packaged/``, and every kind of mail, each of its three parts."""
 
 import re
+from datetime import datetime
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -127,17 +128,25 @@ MAIL_CONTEXT = {
         "password": "TEMP-PASSWORD-1",
         "activation_url": f"{URL}/activate/TOKEN",
         "expires_hours": 72,
+        "expires_at": datetime(2026, 12, 5, 6, 0),
+        "password_hours": 24,
     },
     "duplicate_application": {},
     "temporary_password": {
         "password": "TEMP-PASSWORD-2",
         "expires_hours": 24,
+        "expires_at": datetime(2026, 12, 3, 6, 0),
         "login_url": f"{URL}/login",
     },
     "certificate_recovery": {"login_url": f"{URL}/login"},
     "password_changed": {},
     "email_changed": {"old_email": "old@example.com"},
-    "account_locked": {"minutes": 15, "forgot_url": f"{URL}/forgot-password"},
+    "account_locked": {
+        "minutes": 15,
+        "locked_until": datetime(2026, 12, 2, 6, 15),
+        "forgot_url": f"{URL}/forgot-password",
+    },
+    "account_locked_by_staff": {"reason": "reported stolen", "login_url": f"{URL}/login"},
     "application_rejected": {"reason": "the address is incomplete", "register_url": URL},
 }
 

@@ -11,7 +11,7 @@ import pytest
 from werkzeug.serving import make_server
 
 from flask_industry_auth.testkit import Browser, csrf_token
-from tests.helpers import OWN_PASSWORD, VALID
+from tests.helpers import OWN_PASSWORD, VALID, temporary_password
 from tests.hostapp import auth, db
 
 WRONG = "wrong password!!"
@@ -182,6 +182,41 @@ def test_a_forced_change_sent_twice_at_once_changes_once(server, portal):
     stored = portal.account(details["account_id"])
     assert not stored.must_change_password
     assert app.extensions["industry_auth"].hasher.verify(stored.password_hash, OWN_PASSWORD)
+    # The change replaced the system password exactly once: it no longer logs in.
+    assert stored.temp_password_hash is None
+    assert _audit(app, "change_password") == 1
+    assert [m.subject for m in portal.settle()].count("您的密碼已變更") == 1
+    status, _, _ = Browser(base).post(
+        "/account/login",
+        {
+            "business_id": VALID["business_id"],
+            "account_id": details["account_id"],
+            "password": details["password"],
+        },
+    )
+    assert status == 200
+
+
+def test_a_temporary_password_used_in_two_logins_at_once_logs_both_in(server, portal):
+    # It stays valid until the forced change replaces it, so both logins land on that change;
+    # the reset is completed once.
+    app, base = server
+    account = portal.active_account()
+    portal.logout()
+    portal.forget_mails()
+    portal.post("/account/forgot-password", {"account_id": account["account_id"]})
+    temp = temporary_password(portal.wait_mails(1)[0])
+    form = {"business_id": VALID["business_id"], "account_id": account["account_id"]}
+    results = race(
+        [Browser(base) for _ in range(2)],
+        lambda b: b.post("/account/login", {**form, "password": temp}),
+    )
+    assert [(status, location) for status, _, location in results] == [
+        (302, "/account/change-password")
+    ] * 2
+    assert _audit(app, "complete_reset") == 1
+    stored = portal.account(account["account_id"])
+    assert stored.state == "activated" and stored.must_change_password
 
 
 def test_two_accounts_taking_one_email_at_once_get_a_form_error(server, portal):

@@ -28,7 +28,10 @@ def test_defaults_are_those_of_the_security_reference():
     from flask_industry_auth.config import DEFAULTS
 
     assert DEFAULTS["INDUSTRY_AUTH_RATELIMIT_LOGIN_PER_IP"] == "10/minute"
-    assert DEFAULTS["INDUSTRY_AUTH_RATELIMIT_LOGIN_PER_ACCOUNT"] == "5/5minutes"
+    # Above the lockout's 5 failures: the owner's right password after a lock reaches the
+    # lock's message, not the limit (tests/test_lock.py).
+    assert DEFAULTS["INDUSTRY_AUTH_RATELIMIT_LOGIN_PER_ACCOUNT"] == "10/15minutes"
+    assert DEFAULTS["INDUSTRY_AUTH_MAX_FAILED_LOGINS"] < 10
     assert DEFAULTS["INDUSTRY_AUTH_RATELIMIT_REGISTER_PER_IP"] == "20/minute"
     assert DEFAULTS["INDUSTRY_AUTH_RATELIMIT_RESET_PER_IP"] == "20/minute"
     assert DEFAULTS["INDUSTRY_AUTH_RATELIMIT_RESET_PER_ACCOUNT"] == "5/minute"

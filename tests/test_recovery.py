@@ -45,16 +45,32 @@ def test_the_current_password_keeps_working_and_withdraws_the_temporary_one(port
     assert portal.login(VALID["business_id"], account["account_id"], temp).status_code == 200
 
 
-def test_temporary_password_works_once_and_forces_a_change(portal, account):
+def test_temporary_password_works_until_the_forced_change_replaces_it(portal, account):
     _forgot(portal, account["account_id"])
     temp = temporary_password(portal.wait_mails(1)[0])
     response = portal.login(VALID["business_id"], account["account_id"], temp)
     assert response.headers["Location"] == "/account/change-password"
     assert portal.client.get("/account/").headers["Location"] == "/account/change-password"
     assert portal.account(account["account_id"]).state == "activated"
+    # Leaving the forced change and coming back: the same password, the same forced change.
     portal.logout()
     again = portal.login(VALID["business_id"], account["account_id"], temp)
-    assert again.status_code == 200 and "登入失敗" in text_of(again)
+    assert again.headers["Location"] == "/account/change-password"
+    assert portal.change_password("a brand new passphrase 42").status_code == 302
+    portal.logout()
+    replaced = portal.login(VALID["business_id"], account["account_id"], temp)
+    assert replaced.status_code == 200 and "登入失敗" in text_of(replaced)
+    assert portal.account(account["account_id"]).temp_password_hash is None
+
+
+def test_the_temporary_password_mail_says_until_when_and_until_what(portal, account, time_machine):
+    time_machine.move_to("2026-11-28 09:00:00", tick=False)
+    _forgot(portal, account["account_id"])
+    mail = portal.wait_mails(1)[0]
+    for part in (mail.text, mail.html):
+        assert "2026年11月29日 17:00（臺北時間）" in part  # 24 hours, in Taipei time
+        assert "設定自己的密碼之前都有效" in part
+        assert "僅能使用一次" not in part
 
 
 def test_temporary_password_expires(portal, account, time_machine):

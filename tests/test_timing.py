@@ -50,6 +50,9 @@ def _branches(portal, app) -> dict[str, tuple[str, str, str]]:
     locked = active("locked@example.com")
     for _ in range(5):
         portal.login(VALID["business_id"], locked, WRONG)
+    staff_locked = active("staff-locked@example.com")
+    with app.app_context():
+        operations.perform(staff_locked, "lock", actor="staff:test")
     disabled = active("disabled@example.com")
     with app.app_context():
         operations.perform(disabled, "disable", actor="staff:test")
@@ -63,6 +66,7 @@ def _branches(portal, app) -> dict[str, tuple[str, str, str]]:
     pending = portal.apply_and_read_mail(email="pending@example.com")
     assert portal.account(locked).state == "locked"
     assert portal.account(disabled).state == "disabled"
+    assert portal.account(staff_locked).locked_until is None
     assert portal.account(reset).state == "reset"
     assert portal.account(pending["account_id"]).state == "requested"
     business_id = VALID["business_id"]
@@ -71,6 +75,7 @@ def _branches(portal, app) -> dict[str, tuple[str, str, str]]:
         "wrong 統一編號": ("22099131", normal, OWN_PASSWORD),
         "unactivated": (business_id, pending["account_id"], pending["password"]),
         "locked": (business_id, locked, OWN_PASSWORD),
+        "locked by staff": (business_id, staff_locked, OWN_PASSWORD),
         "disabled": (business_id, disabled, OWN_PASSWORD),
         "temporary password pending (old password)": (business_id, reset, OWN_PASSWORD),
         "temporary password pending (temporary one)": (business_id, reset, temp),
@@ -111,6 +116,7 @@ def test_the_branches_answer_as_before(portal, app):
         "wrong 統一編號": 200,
         "unactivated": 200,
         "locked": 200,
+        "locked by staff": 200,
         "disabled": 200,
         "temporary password pending (old password)": 302,
         "temporary password pending (temporary one)": 200,  # withdrawn by the old one

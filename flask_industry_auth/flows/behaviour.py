@@ -1,7 +1,7 @@
 """What the package connects to each app's lifecycle (``init_app`` calls :func:`connect`):
 the mail a transition declares, its after-commit callbacks and the package's signals, and the
 effects that need the app (approving queues the activation mail; the lock after too many
-failed logins ends by itself and mails the owner)."""
+failed logins ends by itself and mails the owner when; a lock by staff mails its reason)."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ from .registration import queue_activation_mail
 def connect(lifecycle: Lifecycle) -> None:
     """Bind ``lifecycle`` to the package's mail and after-commit dispatch."""
     lifecycle.bind(recorder=record, mailer=_mail, on_commit=_after_commit)
-    lifecycle.on("lock", effect=_lock_after_failures)
+    lifecycle.on("lock", effect=_lock)
     if any(t.trigger == "approve" for t in lifecycle.transitions):
         lifecycle.on("approve", effect=_queue_activation_mail)
 
@@ -61,17 +61,27 @@ def _after_commit(change: Change, callbacks: tuple[Callback, ...]) -> None:
         send_after_commit(unlocked, **details)
 
 
-def _lock_after_failures(change: Change) -> None:
-    # The lock after too many failed logins ends by itself, and the owner is told how to get
-    # in before then; a lock by staff lasts until staff unlock it.
+def _lock(change: Change) -> None:
+    # The two kinds of lock (lifecycle.lock_ends_by_itself, locked_by_staff): the lock after
+    # too many failed logins gets its end time, and the owner is told when it ends and how to
+    # get in before then; any other lock has no end, lasts until staff unlock it, and the
+    # owner is told so, with staff's reason.
+    account = change.account
     if change.actor != FAILED_LOGINS:
+        queue_mail(
+            "account_locked_by_staff",
+            account,
+            reason=change.reason,
+            login_url=external_url("industry_auth.login"),
+        )
         return
     seconds = current_app.config["INDUSTRY_AUTH_LOCKOUT_SECONDS"]
-    change.account.locked_until = utcnow() + timedelta(seconds=seconds)
+    account.locked_until = utcnow() + timedelta(seconds=seconds)
     queue_mail(
         "account_locked",
-        change.account,
+        account,
         minutes=seconds // 60,
+        locked_until=account.locked_until,
         forgot_url=external_url("industry_auth.forgot_password"),
     )
 

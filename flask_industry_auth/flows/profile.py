@@ -85,7 +85,8 @@ def change_password(
     ``contains_identifier``, ``reused``).
 
     ``forced`` is the first change after a system-issued password, which the applicant
-    has just used to log in; the old password is then not asked again.
+    has just used to log in; the old password is then not asked again. The system-issued
+    password stays valid until this change replaces it (it is withdrawn here, once).
 
     Concurrent changes of one account: the new hash replaces the one the change was checked
     against, or nothing (a compare-and-set in SQL, on SQLite too), so exactly one wins and

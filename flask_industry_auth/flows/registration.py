@@ -129,8 +129,8 @@ def queue_activation_mail(account) -> None:
     and queue the mail holding them. Earlier links and system passwords stop working.
 
     The system password is a temporary credential like the forgot-password one: kept only as
-    a hash, valid until the link expires (and a day after activation), usable once, and
-    followed by a forced password change. Certificate accounts get no password: their
+    a hash, valid until the link expires (and a day after activation), working until the
+    forced password change that follows it replaces it. Certificate accounts get no password: their
     credential is the card and its PIN.
     """
     state = get_state()
@@ -150,6 +150,10 @@ def queue_activation_mail(account) -> None:
         password=password,
         activation_url=activation_url(token),
         expires_hours=seconds // 3600,
+        # When the system password stops working (flows.activation gives it a day after a
+        # late activation): the mail says so.
+        expires_at=expires_at,
+        password_hours=max(1, current_app.config["INDUSTRY_AUTH_TEMP_PASSWORD_SECONDS"] // 3600),
     )
 
 
