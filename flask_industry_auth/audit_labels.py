@@ -33,6 +33,8 @@ OUTCOMES: dict[str, Any] = {
     "wrong_business_id": N_("Another business's account"),
     "wrong_password": N_("Wrong password"),
     "locked": N_("Account locked"),
+    "locked_temporarily": N_("Right password, account locked for a while"),
+    "locked_by_staff": N_("Locked by the agency"),
     "not_activated": N_("Not activated yet"),
     "not_allowed": N_("State may not log in"),
     "certificate_account": N_("Logs in with its card"),
