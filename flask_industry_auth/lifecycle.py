@@ -147,6 +147,15 @@ def _withdraw_temporary_password(change: Change) -> None:
     change.account.temp_password_hash = change.account.temp_password_expires_at = None
 
 
+def _end_staff_lock(change: Change) -> None:
+    # A temporary password asked for before or during a staff lock was refused while it
+    # lasted (it may be what staff locked the account over); unlocking does not revive it.
+    # A lock after failed logins (it has an end) keeps it: it is the owner's way back.
+    if change.account.locked_until is None:
+        _withdraw_temporary_password(change)
+    _clear_lock(change)
+
+
 def _lock_until_unlocked(change: Change) -> None:
     # Until unlocked (the failed-login flow then sets when the lock ends by itself).
     change.account.locked_until = None
@@ -233,7 +242,7 @@ TRANSITIONS: tuple[TransitionSpec, ...] = (
         ACTIVATED,
         "lock expired or operator unlock",
         label=N_("Unlock"),
-        effects=(_clear_lock,),
+        effects=(_end_staff_lock,),
     ),
     TransitionSpec(
         "request_reset",

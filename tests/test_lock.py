@@ -117,11 +117,28 @@ def test_a_temporary_password_from_before_a_staff_lock_does_not_unlock(app, port
     assert "請洽承辦機關" in _warning(response)
     assert portal.client.get("/account/").status_code == 302  # not logged in
     assert portal.account(account["account_id"]).state == "locked"
-    # Staff unlock: then it works as any pending temporary password.
+    # Staff unlock does not revive it: the owner asks again, or logs in with their own.
     with app.app_context():
         operations.perform(account["account_id"], "unlock", actor="staff:lin")
+    stored = portal.account(account["account_id"])
+    assert stored.temp_password_hash is None and stored.temp_password_expires_at is None
     again = portal.login(VALID["business_id"], account["account_id"], temp)
-    assert again.headers["Location"] == "/account/change-password"
+    assert GENERIC in _warning(again)
+    own = portal.login(VALID["business_id"], account["account_id"], OWN_PASSWORD)
+    assert own.status_code == 302 and own.headers["Location"] != "/account/change-password"
+
+
+def test_a_lock_after_failures_keeps_the_owners_temporary_password_when_it_ends(
+    portal, account, time_machine
+):
+    time_machine.move_to("2026-11-28 09:00:00", tick=False)
+    _fail_five_times(portal, account["account_id"])
+    portal.forget_mails()
+    portal.post("/account/forgot-password", {"account_id": account["account_id"]})
+    temp = temporary_password(portal.wait_mails(1)[0])
+    time_machine.shift(DEFAULTS["INDUSTRY_AUTH_LOCKOUT_SECONDS"] + 1)  # the lock has ended
+    response = portal.login(VALID["business_id"], account["account_id"], temp)
+    assert response.headers["Location"] == "/account/change-password"
 
 
 def test_a_failure_lock_is_still_undone_by_forgot_password(portal, account):
