@@ -70,6 +70,12 @@ def test_full_width_business_id_is_accepted_and_stored_ascii(portal):
         ("business_name", "名" * 101, "請最多使用 100 個字元"),
         ("address", "x" * 201, "請最多使用 200 個字元"),
         ("contact_person", "林\x00小華", "不允許的字元"),
+        ("business_id", "00000000", "此統一編號不屬於任何營利事業"),
+        ("business_id", "55555555", "此統一編號不屬於任何營利事業"),
+        ("business_name", "\u200b\u200b\u200b", "只有空白或看不見的字元"),
+        ("responsible_person", "\u3000\u00a0\u200b", "只有空白或看不見的字元"),
+        ("contact_person", "\u3164\u00ad", "只有空白或看不見的字元"),
+        ("address", "\u2800\u2061", "只有空白或看不見的字元"),
     ],
 )
 def test_invalid_input_is_marked_at_the_field_and_nothing_is_stored(portal, field, value, message):
@@ -118,3 +124,13 @@ def test_other_email_of_same_business_gets_its_own_account(portal):
     portal.apply_and_read_mail()
     portal.apply_and_read_mail(email="second@example.com")
     assert len(portal.accounts()) == 2
+
+
+def test_values_that_identify_nobody_are_refused_in_english_too(portal):
+    portal.post("/account/language", {"locale": "en", "next": "/account/register"})
+    data = {**VALID, "business_id": "00000000", "business_name": "\u200b\u3000", "action": "next"}
+    page = text_of(portal.post("/account/register", data))
+    assert "This unified business number (統一編號) belongs to no business." in page
+    assert "This field holds only spaces or invisible characters." in page
+    assert 'id="business_id-error"' in page and 'id="business_name-error"' in page
+    assert portal.accounts() == []
