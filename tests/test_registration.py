@@ -134,3 +134,19 @@ def test_values_that_identify_nobody_are_refused_in_english_too(portal):
     assert "This field holds only spaces or invisible characters." in page
     assert 'id="business_id-error"' in page and 'id="business_name-error"' in page
     assert portal.accounts() == []
+
+
+def test_no_page_cuts_a_value_with_maxlength(portal):
+    # The browser's maxlength cuts a paste without a word; the server tells the maximum.
+    pages = ["/account/register", "/account/register/certificate", "/account/login"]
+    pages += ["/account/forgot-password", "/account/activate-again"]
+    for url in pages:
+        page = portal.client.get(url).get_data(as_text=True)
+        assert "<input" in page and "maxlength" not in page, url
+    long_name = "名" * 150
+    response = portal.post(
+        "/account/register", {**VALID, "business_name": long_name, "action": "next"}
+    )
+    page = text_of(response)
+    assert "請最多使用 100 個字元" in page
+    assert f'value="{long_name}"' in page  # kept whole, to be shortened by the applicant
