@@ -49,7 +49,23 @@ ACTIVATION_TOKEN_KEY = "_industry_auth_activation_token"  # noqa: S105 (a key na
 #: What stands in the activation URL once the token has moved into the session.
 TOKEN_IN_SESSION = "confirm"  # noqa: S105 (a placeholder, not a secret)
 blueprint.context_processor(template_context)
-blueprint.before_request(hooks.check_csrf)
+
+
+def _check_csrf():
+    """The CSRF check of every POST, but the activation button's that carries its token.
+
+    That POST must work without a session cookie (see :func:`activate`), so no CSRF token can
+    be tied to it. The activation token stands in for it: 128 random bits that a forged
+    cross-site request cannot know. Whoever has it may activate that account anyway, and
+    activating logs nobody in. Without the field, the token comes from the session and CSRF
+    is checked as everywhere.
+    """
+    if request.endpoint == "industry_auth.activate" and request.form.get("token"):
+        return None
+    return hooks.check_csrf()
+
+
+blueprint.before_request(_check_csrf)
 blueprint.before_app_request(hooks.check_session)
 blueprint.after_request(hooks.security_headers)
 blueprint.after_app_request(hooks.security_headers_of_unrouted)  # router's 404, 405
@@ -95,24 +111,31 @@ def register_done():
 
 @blueprint.route("/activate/<token>", methods=["GET", "POST"])
 def activate(token: str):
-    """GET only shows a button (mail scanners prefetch links); POST activates."""
-    if token != TOKEN_IN_SESSION:
-        # Move the token out of the URL so it cannot leak through Referer or history.
-        session[ACTIVATION_TOKEN_KEY] = token
-        return redirect(url_for(".activate", token=TOKEN_IN_SESSION))
-    token_value = session.get(ACTIVATION_TOKEN_KEY)
+    """GET only shows a button (mail scanners prefetch links); POST activates.
+
+    It works in any browser, with or without the site's cookies (a mail app's viewer, another
+    browser, a SameSite cookie dropped on the way from the mail): the page carries the token
+    in a hidden field and posts it to a URL without it (``/activate/confirm``), served with
+    ``Referrer-Policy: no-referrer`` and ``Cache-Control: no-store`` (hooks.security_headers).
+    That POST needs no session, hence no CSRF token (see :func:`_check_csrf`). The token is
+    also kept in the session, for a page or script that posts without the field.
+    """
     if request.method == "POST":
+        token_value = request.form.get("token") or session.get(ACTIVATION_TOKEN_KEY)
         card = activation.is_certificate_token(token_value)
         status = activation.activate(token_value)
         if status is activation.TokenStatus.VALID:
             session.pop(ACTIVATION_TOKEN_KEY, None)
             return redirect(url_for(".activated", card=1 if card else None))
     else:
+        if token != TOKEN_IN_SESSION:
+            session[ACTIVATION_TOKEN_KEY] = token
+        token_value = token if token != TOKEN_IN_SESSION else session.get(ACTIVATION_TOKEN_KEY)
         status = activation.check_token(token_value)
     if status is activation.TokenStatus.VALID:
         return render_template(
             "industry_auth/activate.html",
-            form=forms.ActionForm(),
+            token=token_value,
             certificate=activation.is_certificate_token(token_value),
         )
     return render_template("industry_auth/activate_invalid.html", status=status.value), 410

@@ -86,9 +86,9 @@ def test_the_whole_journey(any_page, live):
     mail = read_latest_mail(page, live, before + 1)
     assert mail["account_id"] in mail["body"] and mail["password"]
     page.locator("pre a[href*='/activate/']").click()
-    expect(page).to_have_url(re.compile(r"/account/activate/confirm$"))  # token left the URL
     page.get_by_role("button", name="啟用電子身分證").click()
     expect(page.get_by_role("heading", name="帳號已啟用")).to_be_visible()
+    expect(page).to_have_url(re.compile(r"/account/activated$"))  # the token posted, gone
 
     # First login with the mailed password: a password of one's own comes first.
     log_in(page, live, data["business_id"], mail["account_id"], mail["password"])
