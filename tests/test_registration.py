@@ -109,15 +109,63 @@ def test_html_in_fields_is_escaped_on_the_confirmation_screen(portal):
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in raw
 
 
-def test_second_application_with_same_business_and_email_mails_the_owner(portal):
+def test_a_double_submit_is_one_application_and_no_mail(portal):
+    # 5 quick submits of the same application (a double click, the back button, a retry).
+    answers = {(r.status_code, r.headers["Location"]) for r in [portal.apply() for _ in range(5)]}
+    assert answers == {(302, "/account/register/done")}
+    assert len(portal.accounts()) == 1
+    (mail,) = portal.settle()
+    assert mail.subject == "啟用您的電子身分證"
+    # The same applicant, whatever the case of the email's letters.
+    portal.apply(email="APPLICANT@example.com")
+    assert len(portal.settle()) == 1
+
+
+def test_a_second_application_later_offers_the_activation_mail_again(portal, time_machine):
+    time_machine.move_to("2026-11-28 09:00:00", tick=True)
     first = portal.apply_and_read_mail()
-    response = portal.apply(email="APPLICANT@example.com")
+    time_machine.move_to("2026-11-28 09:05:01", tick=True)  # past the 5-minute window
+    response = portal.apply()
     assert response.status_code == 302  # the same answer as a new application
     assert len(portal.accounts()) == 1
     mail = portal.wait_mails(2)[1]
     assert mail.subject == "有人以您的資料再次申請帳號"
     assert first["account_id"] in mail.text
     assert mail.recipients == ["applicant@example.com"]
+    # Not activated yet: the way to a new activation mail, not 忘記密碼 (which sends nothing).
+    assert "https://portal.example.gov.tw/account/activate-again" in mail.text
+    assert "https://portal.example.gov.tw/account/activate-again" in mail.html
+    assert "忘記密碼" not in mail.text
+    assert "尚未啟用" in mail.text
+
+
+def test_other_data_within_the_window_is_a_second_application(portal):
+    portal.apply_and_read_mail()
+    portal.apply(contact_person="陳小美")  # someone else, or the applicant changing the data
+    mail = portal.wait_mails(2)[1]
+    assert mail.subject == "有人以您的資料再次申請帳號"
+    assert len(portal.accounts()) == 1
+
+
+def test_a_second_application_for_an_active_account_points_to_forgot_password(portal):
+    details = portal.active_account()
+    portal.logout()
+    portal.forget_mails()
+    portal.apply()
+    (mail,) = portal.wait_mails(1)
+    assert mail.subject == "有人以您的資料再次申請帳號"
+    assert details["account_id"] in mail.text and "忘記密碼" in mail.text
+    assert "activate-again" not in mail.text
+
+
+def test_the_window_is_a_setting_and_zero_mails_every_time(make, smtp):
+    from tests.helpers import Portal
+
+    app = make(INDUSTRY_AUTH_REPEAT_APPLICATION_SECONDS=0)
+    portal = Portal(app, app.test_client(), smtp)
+    portal.apply_and_read_mail()
+    portal.apply()
+    assert portal.wait_mails(2)[1].subject == "有人以您的資料再次申請帳號"
 
 
 def test_other_email_of_same_business_gets_its_own_account(portal):
@@ -150,3 +198,17 @@ def test_no_page_cuts_a_value_with_maxlength(portal):
     page = text_of(response)
     assert "請最多使用 100 個字元" in page
     assert f'value="{long_name}"' in page  # kept whole, to be shortened by the applicant
+
+
+def test_a_second_application_in_review_says_so(make, smtp, time_machine):
+    from tests.helpers import Portal
+
+    time_machine.move_to("2026-11-28 09:00:00", tick=True)
+    app = make(INDUSTRY_AUTH_REQUIRE_APPROVAL=True)
+    portal = Portal(app, app.test_client(), smtp)
+    portal.apply()
+    portal.apply()  # a double submit: nothing
+    time_machine.move_to("2026-11-28 10:00:00", tick=True)
+    portal.apply()
+    (mail,) = portal.wait_mails(1)
+    assert "此申請仍在審核中" in mail.text and "忘記密碼" not in mail.text
