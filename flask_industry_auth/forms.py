@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField
+from wtforms.fields.core import UnboundField
 from wtforms.validators import DataRequired, EqualTo, Length, ValidationError
 
 from . import validators as v
@@ -202,3 +203,21 @@ class ForcedChangePasswordForm(ChangePasswordForm):
 
 class ActionForm(BaseForm):
     """A form with nothing but its CSRF token (activate, log out)."""
+
+
+def _longest(name: str) -> int:
+    lengths = [
+        validator.max
+        for form_class in (RegistrationForm, ProfileForm, LoginForm, ForgotPasswordForm)
+        if isinstance(unbound := getattr(form_class, name, None), UnboundField)
+        for validator in unbound.kwargs["validators"]
+        if isinstance(validator, Length)
+    ]
+    return max(lengths)
+
+
+#: What a language switch keeps of a form (``views.set_language``), each with the longest
+#: value a form takes: never a password, a token or a signature.
+CARRIED_FIELDS: dict[str, int] = {
+    name: _longest(name) for name in (*RegistrationForm.field_order, "account_id")
+}
