@@ -149,3 +149,18 @@ def test_every_field_at_its_longest_still_fits_the_session_cookie(portal):
     assert len(switched.headers["Set-Cookie"]) < 4093
     page = portal.client.get("/account/register").get_data(as_text=True)
     assert typed["address"] in page and typed["business_name"] in page
+
+
+def test_a_card_accounts_change_waiting_for_its_signature_is_kept(portal, signed_in):
+    from flask_industry_auth.models import BUSINESS_CERTIFICATE
+
+    portal.set_account_type(signed_in["account_id"], BUSINESS_CERTIFICATE)
+    changed = {**VALID, "contact_person": "陳小美", "action": "confirm"}
+    changed.pop("business_id")
+    confirm = portal.post("/account/profile", changed)
+    assert "<dd>陳小美</dd>" in text_of(confirm) and 'value="sign"' in confirm.get_data(
+        as_text=True
+    )
+    _switch(portal, confirm)
+    page = portal.client.get("/account/profile").get_data(as_text=True)
+    assert 'value="陳小美"' in page and "Edit basic data" in page
