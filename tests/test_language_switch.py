@@ -164,3 +164,16 @@ def test_a_card_accounts_change_waiting_for_its_signature_is_kept(portal, signed
     _switch(portal, confirm)
     page = portal.client.get("/account/profile").get_data(as_text=True)
     assert 'value="陳小美"' in page and "Edit basic data" in page
+
+
+@pytest.mark.parametrize(
+    ("url", "default"),
+    [("/account/register", 'name="action" value="next"'), ("/account/login", "")],
+)
+def test_enter_in_a_field_presses_the_pages_button_not_a_language(portal, url, default):
+    # Implicit submission presses the form's first submit button in document order.
+    page = portal.client.get(url).get_data(as_text=True)
+    form_id = "ia-form"
+    first = re.search(rf'<button [^>]*form="{form_id}"[^>]*>', page).group(0)
+    assert "hidden" in first and 'name="locale"' not in first and "formaction" not in first
+    assert default in first
