@@ -386,6 +386,14 @@ SETTINGS: tuple[Setting, ...] = (
         why="a link lives 72 hours at most, and a minute at least for the mail to arrive",
     ),
     Setting(
+        "INDUSTRY_AUTH_REPEAT_APPLICATION_SECONDS",
+        300,
+        _integer(0, 3600),
+        "For how long after an application, in seconds, the same application again (same "
+        "統一編號, email and data: a double click, a retry) is the same one, answered alike "
+        "and mailed nothing; 0: every repeat mails the account's owner.",
+    ),
+    Setting(
         "INDUSTRY_AUTH_TEMP_PASSWORD_SECONDS",
         86400,
         _POSITIVE,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField
+from wtforms.fields.core import UnboundField
 from wtforms.validators import DataRequired, EqualTo, Length, ValidationError
 
 from . import validators as v
@@ -35,8 +36,24 @@ def _printable(form, field) -> None:
         raise ValidationError(_l("This field contains characters that are not allowed."))
 
 
+def _visible(form, field) -> None:
+    # Before _printable: a name of nothing but zero-width spaces is empty, not "invisible
+    # characters in a name".
+    if field.data and v.is_blank(field.data):
+        raise ValidationError(
+            _l(
+                "This field holds only spaces or invisible characters. Type the name or "
+                "address itself."
+            )
+        )
+
+
 def _business_id(form, field) -> None:
     field.data = v.normalize_business_id(field.data)
+    if v.is_reserved_business_id(field.data):
+        raise ValidationError(
+            _l("This unified business number (統一編號) belongs to no business. Enter yours.")
+        )
     if not v.is_valid_business_id(field.data):
         raise ValidationError(_l("Enter a valid 8-digit unified business number (統一編號)."))
 
@@ -61,12 +78,13 @@ def _required():
     return DataRequired(message=_l("This field is required."))
 
 
-def _text(label, max_length, autocomplete, *extra):
+def _text(label, max_length, autocomplete, *extra, name=False):
     return StringField(
         label,
         validators=[
             _required(),
             Length(max=max_length, message=_l("Use at most %(max)d characters.")),
+            *([_visible] if name else []),
             _printable,
             *extra,
         ],
@@ -85,11 +103,11 @@ def _password(label, autocomplete, *extra):
 class ApplicantFieldsMixin:
     """The basic data of the manual (一.1), shared by registration and profile."""
 
-    business_name = _text(_l("Business name"), 100, "organization")
-    responsible_person = _text(_l("Responsible person"), 50, "off")
-    contact_person = _text(_l("Contact person"), 50, "name")
+    business_name = _text(_l("Business name"), 100, "organization", name=True)
+    responsible_person = _text(_l("Responsible person"), 50, "off", name=True)
+    contact_person = _text(_l("Contact person"), 50, "name", name=True)
     phone = _text(_l("Phone"), 40, "tel", _phone)
-    address = _text(_l("Address"), 200, "street-address")
+    address = _text(_l("Address"), 200, "street-address", name=True)
     email = _text(_l("Email"), 254, "email", _email)
 
     def basic_data(self) -> dict:
@@ -185,3 +203,21 @@ class ForcedChangePasswordForm(ChangePasswordForm):
 
 class ActionForm(BaseForm):
     """A form with nothing but its CSRF token (activate, log out)."""
+
+
+def _longest(name: str) -> int:
+    lengths = [
+        validator.max
+        for form_class in (RegistrationForm, ProfileForm, LoginForm, ForgotPasswordForm)
+        if isinstance(unbound := getattr(form_class, name, None), UnboundField)
+        for validator in unbound.kwargs["validators"]
+        if isinstance(validator, Length)
+    ]
+    return max(lengths)
+
+
+#: What a language switch keeps of a form (``views.set_language``), each with the longest
+#: value a form takes: never a password, a token or a signature.
+CARRIED_FIELDS: dict[str, int] = {
+    name: _longest(name) for name in (*RegistrationForm.field_order, "account_id")
+}

@@ -122,6 +122,8 @@ class _Rule:
     failures_only: bool = False
     #: The per-account login limit: the emailed temporary password gets past it when full.
     owners_way_back: bool = False
+    #: Which POSTs count (None: all of them).
+    counts: Callable[[], bool] | None = None
 
 
 def _hit(limiter: _Limiter, item: RateLimitItem, identifiers: list[str]):
@@ -215,6 +217,8 @@ def _limited(limiter: _Limiter, rules: list[_Rule], view):
             return view(*args, **kwargs)
         refunds = []
         for rule in rules:
+            if rule.counts is not None and not rule.counts():
+                continue
             identifiers = [prefix, rule.key(), rule.scope]
             for item in rule.items:
                 strategy = _hit(limiter, item, identifiers)
@@ -268,6 +272,16 @@ _RULES = [
 ]
 
 
+def _applying() -> bool:
+    # 下一步, 返回修改 and a form sent back with errors are one applicant still typing; only
+    # 申請帳號 (action=apply) is an application, which the limit is about.
+    return request.form.get("action") == "apply"
+
+
+#: Limits that count only some POSTs of their views.
+_COUNTS = {"REGISTER_PER_IP": _applying}
+
+
 def init_limiter(app: Flask) -> Limiter | None:
     """Create the app's limiter and attach the limits to the package's views."""
     config = app.config
@@ -295,7 +309,9 @@ def init_limiter(app: Flask) -> Limiter | None:
         if value:
             scope = f"{view}:{name.lower()}"
             owners_way_back = name == "LOGIN_PER_ACCOUNT"
-            rule = _Rule(parse_many(value), key, scope, failures_only, owners_way_back)
+            rule = _Rule(
+                parse_many(value), key, scope, failures_only, owners_way_back, _COUNTS.get(name)
+            )
             by_view.setdefault(view, []).append(rule)
     for view, rules in by_view.items():
         # This app's view is replaced by the wrapped one (other apps keep theirs).

@@ -90,7 +90,7 @@ def render_input(field, *, hint: bool = False, **attributes) -> Markup:
     """``field(**attributes)`` for WTForms ``<input>`` widgets, without the widget's cost.
 
     Same attributes as the widget writes (the field's ``render_kw``, id, type, value, the
-    validation flags such as ``required`` and ``maxlength``; ``False`` leaves one out), built
+    validation flags such as ``required``; ``False`` leaves one out; never ``maxlength``), built
     with plain string formatting: the widgets' per-attribute ``Markup.format`` was the largest
     single cost of a page (benchmarks/README.md). Any other widget (a select, a textarea, a
     datalist) renders through WTForms as before.
@@ -98,6 +98,9 @@ def render_input(field, *, hint: bool = False, **attributes) -> Markup:
     It also ties the input to its error (``aria-invalid``, ``<id>-error``) and, with
     ``hint=True``, to its hint (``<id>-hint``) through ``aria-describedby``.
     """
+    # No maxlength: the browser cuts a pasted value without a word. The form's Length
+    # validator refuses an over-long value at its field and tells the maximum instead.
+    attributes.setdefault("maxlength", False)
     described = ([f"{field.id}-hint"] if hint else []) + (
         [f"{field.id}-error"] if field.errors else []
     )

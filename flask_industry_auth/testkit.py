@@ -55,6 +55,16 @@ FAST_ARGON2 = {
 _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
+_ACTIVATION_TOKEN = re.compile(r'name="token" value="([^"]+)"')
+
+
+def activation_form(page: str) -> dict:
+    """What the activation page's button posts (its token; no CSRF token needed), or nothing
+    when ``page`` has no button (an expired or used link)."""
+    found = _ACTIVATION_TOKEN.search(page)
+    return {"token": found.group(1)} if found else {}
+
+
 def csrf_token(page: str) -> str:
     """The CSRF token of the first form on ``page`` (HTML)."""
     return _CSRF.search(page).group(1)
@@ -159,9 +169,12 @@ class Applicant:
         return activation_details(mail)
 
     def activate(self, link: str):
-        path = urlsplit(link).path
-        self.client.get(path)  # moves the token into the session
-        return self.post("/account/activate/confirm")
+        """Open an activation link and press its button (which posts the page's token)."""
+        page = self.client.get(urlsplit(link).path).get_data(as_text=True)
+        form = activation_form(page)
+        if not form:  # no button (a used or expired link): the POST answers the same
+            return self.post("/account/activate/confirm")
+        return self.client.post("/account/activate/confirm", data=form)
 
     def login(self, business_id: str, account_id: str, password: str, next_url: str = ""):
         url = "/account/login" + (f"?next={next_url}" if next_url else "")
@@ -219,9 +232,12 @@ class Browser:
         return self._open(urllib.request.Request(self.base + path, data=body))  # noqa: S310
 
     def activate(self, link: str) -> tuple[int, str, str]:
-        """Open an activation link and press its button."""
-        self.get(urlsplit(link).path)  # the token moves into this browser's session
-        return self.post("/account/activate/confirm", {})
+        """Open an activation link and press its button (which posts the page's token)."""
+        _, page, _ = self.get(urlsplit(link).path)
+        form = activation_form(page)
+        if not form:  # no button (a used or expired link): the POST answers the same
+            return self.post("/account/activate/confirm", {})
+        return self.submit("/account/activate/confirm", form)
 
     def cookie_header(self) -> str:
         """This browser's cookies as a ``Cookie`` header value."""

@@ -35,13 +35,33 @@ def normalize_business_id(value: str | None) -> str:
 
 
 def is_valid_business_id(value: str | None) -> bool:
-    """統一編號 check by the Ministry of Finance rule in force since 2023-04-01 (÷5).
+    """統一編號 check by the Ministry of Finance rule in force since 2023-04-01 (÷5), minus the
+    numbers that pass it but identify nobody (:func:`is_reserved_business_id`).
 
-    Every number valid under the old ÷10 rule stays valid under this one.
+    The rule: 8 ASCII digits; multiply by the weights 1 2 1 2 1 2 4 1, replace each product
+    by the sum of its digits, add up to S; valid when S % 5 == 0, or, when the 7th digit is 7
+    (28 → 10, which counts as 1 or 0), when (S + 1) % 5 == 0. Every number valid under the
+    old ÷10 rule stays valid under this one.
     """
     ubn = normalize_business_id(value)
-    if len(ubn) != 8 or not ubn.isascii() or not ubn.isdigit():
+    if not _is_eight_digits(ubn) or is_reserved_business_id(ubn):
         return False
+    return _check_digit_ok(ubn)
+
+
+def _is_eight_digits(ubn: str) -> bool:
+    return len(ubn) == 8 and ubn.isascii() and ubn.isdigit()
+
+
+def is_reserved_business_id(value: str | None) -> bool:
+    """Whether ``value`` is 8 digits all the same (``00000000``, ``55555555`` pass the check
+    digit): a placeholder typed to get past the form, never a number the Ministry issues.
+    Leading zeros alone are fine (``00000074`` is valid)."""
+    ubn = normalize_business_id(value)
+    return _is_eight_digits(ubn) and len(set(ubn)) == 1
+
+
+def _check_digit_ok(ubn: str) -> bool:
     total = sum(sum(divmod(int(d) * w, 10)) for d, w in zip(ubn, _UBN_WEIGHTS, strict=True))
     if total % 5 == 0:
         return True
@@ -108,6 +128,26 @@ def has_invisible_controls(value: str | None) -> bool:
     """Bidi or zero-width controls (:data:`INVISIBLE_CONTROLS`), which
     :func:`has_bad_characters` refuses too: for a message that names them."""
     return any(ch in INVISIBLE_CONTROLS for ch in value or "")
+
+
+# What shows nothing on screen, beyond the format characters (Cf) and separators (Z*): the
+# Hangul fillers (letters by category), the braille blank, variation selectors and the
+# combining grapheme joiner.
+_BLANK_CHARACTERS = frozenset("\u115f\u1160\u3164\uffa0\u2800\u034f\u17b4\u17b5")
+_BLANK_CATEGORIES = frozenset({"Cc", "Cf", "Zs", "Zl", "Zp", "Mn", "Me"})
+
+
+def is_blank(value: str | None) -> bool:
+    """Whether ``value`` holds no visible character: only spaces (NBSP and the ideographic
+    space included), zero-width and other format characters, fillers, or marks with nothing
+    to sit on. Such a name looks filled in and identifies nobody."""
+    return not any(
+        ch not in _BLANK_CHARACTERS
+        and not 0xFE00 <= ord(ch) <= 0xFE0F
+        and not 0xE0100 <= ord(ch) <= 0xE01EF
+        and unicodedata.category(ch) not in _BLANK_CATEGORIES
+        for ch in value or ""
+    )
 
 
 def clean_text(value: str | None) -> str:

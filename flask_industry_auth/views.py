@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from flask import (
     Blueprint,
     abort,
     current_app,
     flash,
+    g,
     jsonify,
     redirect,
     render_template,
@@ -14,6 +17,8 @@ from flask import (
     session,
     url_for,
 )
+from werkzeug.datastructures import MultiDict
+from wtforms.validators import Length
 
 from . import dates, forms, hooks, messages, sessions, signing
 from .certificates.errors import CertificateRefused
@@ -46,10 +51,28 @@ blueprint.jinja_loader = PackagedTemplateLoader(resource_dir("templates"))
 
 #: Session key holding an activation token moved out of the URL.
 ACTIVATION_TOKEN_KEY = "_industry_auth_activation_token"  # noqa: S105 (a key name)
+#: Session key holding the non-secret values of the form a language switch came from.
+CARRIED_FORM_KEY = "_industry_auth_carried_form"
 #: What stands in the activation URL once the token has moved into the session.
 TOKEN_IN_SESSION = "confirm"  # noqa: S105 (a placeholder, not a secret)
 blueprint.context_processor(template_context)
-blueprint.before_request(hooks.check_csrf)
+
+
+def _check_csrf():
+    """The CSRF check of every POST, but the activation button's that carries its token.
+
+    That POST must work without a session cookie (see :func:`activate`), so no CSRF token can
+    be tied to it. The activation token stands in for it: 128 random bits that a forged
+    cross-site request cannot know. Whoever has it may activate that account anyway, and
+    activating logs nobody in. Without the field, the token comes from the session and CSRF
+    is checked as everywhere.
+    """
+    if request.endpoint == "industry_auth.activate" and request.form.get("token"):
+        return None
+    return hooks.check_csrf()
+
+
+blueprint.before_request(_check_csrf)
 blueprint.before_app_request(hooks.check_session)
 blueprint.after_request(hooks.security_headers)
 blueprint.after_app_request(hooks.security_headers_of_unrouted)  # router's 404, 405
@@ -69,7 +92,9 @@ blueprint.add_app_template_filter(dates.format_date, "industry_auth_date")
 def register():
     """Application form → confirmation screen → 申請帳號. Stateless: the confirmation screen
     carries the values in hidden fields and they are validated again on apply."""
-    form = forms.RegistrationForm()
+    form, confirmed = _carried_application()
+    if confirmed:  # the language switched on the confirmation screen
+        return render_template("industry_auth/register_confirm.html", form=form)
     action = request.form.get("action")
     if request.method == "POST" and action != "edit" and form.validate():
         if action == "apply":
@@ -77,6 +102,19 @@ def register():
             return redirect(url_for(".register_done"))
         return render_template("industry_auth/register_confirm.html", form=form)
     return render_template("industry_auth/register.html", form=form)
+
+
+def _carried_application():
+    """The registration form, and whether it is the confirmation screen the applicant
+    switched language on (the values were valid then; they are checked again)."""
+    carried = _carried()
+    if carried is None:
+        return forms.RegistrationForm(), False
+    form = _carried_form(forms.RegistrationForm, carried)
+    if carried["confirm"] and form.validate():
+        return form, True
+    form = _carried_form(forms.RegistrationForm, carried)  # shown as typed, not yet judged
+    return form, False
 
 
 def _application(form) -> registration.Application:
@@ -95,24 +133,31 @@ def register_done():
 
 @blueprint.route("/activate/<token>", methods=["GET", "POST"])
 def activate(token: str):
-    """GET only shows a button (mail scanners prefetch links); POST activates."""
-    if token != TOKEN_IN_SESSION:
-        # Move the token out of the URL so it cannot leak through Referer or history.
-        session[ACTIVATION_TOKEN_KEY] = token
-        return redirect(url_for(".activate", token=TOKEN_IN_SESSION))
-    token_value = session.get(ACTIVATION_TOKEN_KEY)
+    """GET only shows a button (mail scanners prefetch links); POST activates.
+
+    It works in any browser, with or without the site's cookies (a mail app's viewer, another
+    browser, a SameSite cookie dropped on the way from the mail): the page carries the token
+    in a hidden field and posts it to a URL without it (``/activate/confirm``), served with
+    ``Referrer-Policy: no-referrer`` and ``Cache-Control: no-store`` (hooks.security_headers).
+    That POST needs no session, hence no CSRF token (see :func:`_check_csrf`). The token is
+    also kept in the session, for a page or script that posts without the field.
+    """
     if request.method == "POST":
+        token_value = request.form.get("token") or session.get(ACTIVATION_TOKEN_KEY)
         card = activation.is_certificate_token(token_value)
         status = activation.activate(token_value)
         if status is activation.TokenStatus.VALID:
             session.pop(ACTIVATION_TOKEN_KEY, None)
             return redirect(url_for(".activated", card=1 if card else None))
     else:
+        if token != TOKEN_IN_SESSION:
+            session[ACTIVATION_TOKEN_KEY] = token
+        token_value = token if token != TOKEN_IN_SESSION else session.get(ACTIVATION_TOKEN_KEY)
         status = activation.check_token(token_value)
     if status is activation.TokenStatus.VALID:
         return render_template(
             "industry_auth/activate.html",
-            form=forms.ActionForm(),
+            token=token_value,
             certificate=activation.is_certificate_token(token_value),
         )
     return render_template("industry_auth/activate_invalid.html", status=status.value), 410
@@ -125,7 +170,7 @@ def activated():
 
 @blueprint.route("/activate-again", methods=["GET", "POST"])
 def resend_activation():
-    form = forms.ResendActivationForm()
+    form = _carried_form(forms.ResendActivationForm) or forms.ResendActivationForm()
     if form.validate_on_submit():
         activation.resend(form.business_id.data, form.email.data)
         return render_template("industry_auth/resend_activation_done.html")
@@ -137,7 +182,7 @@ def resend_activation():
 
 @blueprint.route("/login", methods=["GET", "POST"])
 def login():
-    form = forms.LoginForm()
+    form = _carried_form(forms.LoginForm) or forms.LoginForm()
     failure = None
     if form.validate_on_submit():
         result = authentication.authenticate(
@@ -174,7 +219,7 @@ def logout():
 
 @blueprint.route("/forgot-password", methods=["GET", "POST"])
 def forgot_password():
-    form = forms.ForgotPasswordForm()
+    form = _carried_form(forms.ForgotPasswordForm) or forms.ForgotPasswordForm()
     if form.validate_on_submit():
         recovery.request_reset(form.account_id.data)
         return render_template("industry_auth/forgot_password_done.html")
@@ -203,7 +248,7 @@ def profile():
         # 清除 without JavaScript: the same page with every field empty.
         form = forms.ProfileForm(formdata=None)
         return render_template("industry_auth/profile.html", form=form, account=account)
-    form = forms.ProfileForm(
+    form = _carried_form(forms.ProfileForm) or forms.ProfileForm(
         data=None
         if request.method == "POST"
         else {
@@ -334,7 +379,9 @@ def certificate_login():
 @blueprint.route("/register/certificate", methods=["GET", "POST"])
 def register_certificate():
     """Apply for a certificate account: the same form, then a signature by the card."""
-    form = forms.RegistrationForm()
+    form, confirmed = _carried_application()
+    if confirmed:  # the language switched on the confirmation screen
+        return render_template("industry_auth/register_confirm.html", form=form, certificate=True)
     action = request.form.get("action")
     failure = None
     if request.method == "POST" and action != "edit" and form.validate():
@@ -450,11 +497,70 @@ def session_status():
 
 @blueprint.route("/language", methods=["POST"])
 def set_language():
-    """Remember the applicant's language (zh_Hant_TW or English) for pages and mail."""
+    """Remember the applicant's language (zh_Hant_TW or English) for pages and mail.
+
+    The switch's buttons belong to the page's form (``_language_switch.html``), so the page's
+    fields come along: their non-secret ones (``forms.CARRIED_FIELDS``; never a password, a
+    token or a signature) are kept in the session for the next GET of that page only
+    (:func:`_take_carried`), with whether it was the registration's confirmation screen.
+    Nothing is validated or stored here. A value longer than any form takes is not kept (the
+    cookie has room for about 4 KB); its field says so instead.
+    """
     locale = request.form.get("locale")
     if locale in current_app.config["INDUSTRY_AUTH_LOCALES"]:
         session[LOCALE_SESSION_KEY] = locale
-    target = request.form.get("next")
+    target = request.form.get("next") or request.args.get("next")
     if not get_state().adapter.is_safe_redirect(target):
         target = url_for(".login")
+    values, too_long = {}, []
+    for name, longest in forms.CARRIED_FIELDS.items():
+        value = request.form.get(name)
+        if value is None:
+            continue
+        if len(value) > longest:
+            too_long.append(name)
+        else:
+            values[name] = value
+    if values or too_long:
+        session[CARRIED_FORM_KEY] = {
+            "path": urlsplit(target).path,
+            "values": values,
+            "too_long": too_long,
+            "confirm": request.form.get("step") == "confirm",
+        }
     return redirect(target)
+
+
+@blueprint.before_request
+def _take_carried():
+    """The first GET after a language switch takes the values it kept, whatever the page:
+    they fill in the form of the page they came from, and no other, once."""
+    if (
+        request.method == "GET"
+        and request.endpoint != "industry_auth.static"
+        and CARRIED_FORM_KEY in session
+    ):
+        carried = session.pop(CARRIED_FORM_KEY)
+        if isinstance(carried, dict) and carried.get("path") == request.path:
+            g._industry_auth_carried_form = carried
+
+
+def _carried() -> dict | None:
+    return g.get("_industry_auth_carried_form")
+
+
+def _carried_form(form_class, carried: dict | None = None):
+    """``form_class`` filled in with the values a language switch kept for this page (not
+    validated), or None when there are none."""
+    carried = carried or _carried()
+    if carried is None:
+        return None
+    form = form_class(formdata=MultiDict(carried["values"]))
+    for name in carried["too_long"]:
+        if name in form:
+            longest = min(
+                (v.max for v in form[name].validators if isinstance(v, Length)),
+                default=forms.CARRIED_FIELDS[name],
+            )
+            form[name].errors = [_("Use at most %(max)d characters.", max=longest)]
+    return form

@@ -1,20 +1,54 @@
 """Activate (seed 一.2): a page with a button, POST activates once, links expire."""
 
+import re
 from urllib.parse import urlsplit
 
 from tests.helpers import OWN_PASSWORD, VALID, activation_details, text_of
 
 
+def _hidden_token(page: str) -> str:
+    return re.search(r'name="token" value="([^"]+)"', page).group(1)
+
+
 def test_get_shows_a_button_and_activates_nothing(portal):
     details = portal.apply_and_read_mail()
-    path = urlsplit(details["link"]).path
-    moved = portal.client.get(path)
-    # The token leaves the URL at once (no leak through Referer or history).
-    assert moved.status_code == 302 and moved.headers["Location"] == "/account/activate/confirm"
-    page = portal.client.get("/account/activate/confirm")
+    token = details["link"].rsplit("/", 1)[1]
+    page = portal.client.get(urlsplit(details["link"]).path)
     assert page.status_code == 200
     assert "啟用電子身分證" in text_of(page)
-    assert details["link"].rsplit("/", 1)[1] not in page.get_data(as_text=True)
+    # The token goes on in the form's body, to a URL without it; nothing leaks through
+    # Referer, and no cache keeps the page.
+    html = page.get_data(as_text=True)
+    assert _hidden_token(html) == token
+    assert 'action="/account/activate/confirm"' in html
+    assert page.headers["Referrer-Policy"] == "no-referrer"
+    assert page.headers["Cache-Control"] == "no-store"
+    assert portal.account(details["account_id"]).state == "requested"
+
+
+def test_link_works_in_a_browser_without_the_sites_cookies(portal):
+    # A mail app's viewer, another browser, or a SameSite cookie dropped on the way from the
+    # mail: no session at all, neither for the page nor for the button.
+    details = portal.apply_and_read_mail()
+    viewer = portal.app.test_client(use_cookies=False)
+    page = viewer.get(urlsplit(details["link"]).path)
+    assert page.status_code == 200
+    button = portal.app.test_client(use_cookies=False).post(
+        "/account/activate/confirm", data={"token": _hidden_token(page.get_data(as_text=True))}
+    )
+    assert button.status_code == 302 and button.headers["Location"] == "/account/activated"
+    assert portal.account(details["account_id"]).state == "activated"
+    again = viewer.post("/account/activate/confirm", data={"token": _hidden_token(page.text)})
+    assert again.status_code == 410  # single use, cookies or not
+
+
+def test_without_the_token_a_post_needs_the_csrf_token(portal):
+    # The token is the secret that stands in for the CSRF token; without one, CSRF applies.
+    details = portal.apply_and_read_mail()
+    viewer = portal.app.test_client(use_cookies=False)
+    assert viewer.post("/account/activate/confirm", data={}).status_code == 400
+    wrong = viewer.post("/account/activate/confirm", data={"token": "x" * 43})
+    assert wrong.status_code == 410
     assert portal.account(details["account_id"]).state == "requested"
 
 

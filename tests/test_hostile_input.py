@@ -80,6 +80,22 @@ def test_login(fresh, business_id, account_id, password):
 
 
 @SETTINGS
+@given(
+    fields=FIELDS,
+    step=st.sampled_from(["confirm", "", "x"]),
+    page=st.sampled_from(["/account/register", "/account/register/certificate", "/account/login"]),
+)
+def test_language_switch_keeps_anything_safely(fresh, fields, step, page):
+    switched = fresh.post(
+        f"/account/language?next={page}", {**fields, "step": step, "locale": "en"}
+    )
+    assert switched.status_code == 302
+    assert len(switched.headers.get("Set-Cookie", "")) < 4093  # the kept values fit the cookie
+    _assert_sane(fresh.client.get(page))
+    assert fresh.accounts() == []  # kept, never stored
+
+
+@SETTINGS
 @given(account_id=TEXT, business_id=TEXT, email=TEXT)
 def test_forgot_password_and_resend(fresh, account_id, business_id, email):
     _assert_sane(fresh.post("/account/forgot-password", {"account_id": account_id}))

@@ -83,3 +83,37 @@ def test_control_characters_are_detected():
     assert v.has_bad_characters("abc\x00")
     assert v.has_bad_characters("line\nbreak")
     assert not v.has_bad_characters("臺北市中正區")
+
+
+@pytest.mark.parametrize("ubn", ["00000000", "55555555", "０００００００００"[:8]])
+def test_numbers_that_identify_nobody_are_refused(ubn):
+    # All eight digits the same: 00000000 and 55555555 pass the check digit, identify nobody.
+    assert v.is_reserved_business_id(ubn)
+    assert not v.is_valid_business_id(ubn)
+
+
+@pytest.mark.parametrize("ubn", VALID_UBNS)
+def test_no_listed_valid_number_is_reserved(ubn):
+    assert not v.is_reserved_business_id(ubn)
+
+
+@pytest.mark.parametrize(
+    "typed",
+    [
+        "\u200b\u200b\u200b",  # zero-width spaces
+        "\u00a0\u3000",  # NBSP, ideographic space
+        "\u00ad\u2061\u180e",  # soft hyphen, function application, Mongolian vowel separator
+        "\u3164\uffa0\u115f",  # Hangul fillers: letters that show nothing
+        "\u2800",  # braille blank
+        "\ufe0f\u034f",  # a variation selector, the combining grapheme joiner
+        "\U000e0041",  # a tag character
+        "",
+    ],
+)
+def test_text_without_a_visible_character_is_blank(typed):
+    assert v.is_blank(typed)
+
+
+@pytest.mark.parametrize("typed", ["王", "A", "1", "臺北市 中正區", "é", "\u200b王"])
+def test_text_with_a_visible_character_is_not_blank(typed):
+    assert not v.is_blank(typed)

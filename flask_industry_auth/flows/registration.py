@@ -10,13 +10,13 @@ from sqlalchemy.exc import IntegrityError
 
 from .. import passwords, signals
 from ..audit import record
-from ..lifecycle import REJECTED, REQUESTED
+from ..lifecycle import PENDING_APPROVAL, REJECTED, REQUESTED
 from ..mail import commit_and_dispatch, queue_mail
 from ..models import NON_CERTIFICATE
 from ..signals import send_after_commit
 from ..state import get_state
 from . import BasicData, rotate_sessions, utcnow
-from .links import activation_url
+from .links import activation_url, external_url
 
 
 @dataclass(frozen=True)
@@ -30,8 +30,11 @@ class Application(BasicData):
 def apply(application: Application) -> None:
     """Create an account in the lifecycle's initial state and queue its activation mail.
 
-    A second application for the same 統一編號 and email creates nothing: the existing owner
-    gets a mail instead, and the applicant sees the same answer (no enumeration). Every
+    A second application for the same 統一編號 and email creates nothing, and the applicant
+    sees the same answer (no enumeration). The same application again within
+    ``INDUSTRY_AUTH_REPEAT_APPLICATION_SECONDS`` (a double click, a retry) is that
+    application: no mail. Otherwise the existing owner gets a mail (:func:`queue_duplicate_mail`,
+    with the way to a new activation mail while the account is not activated). Every
     branch costs one argon2 computation (ASVS V6.3.8): a new account's system password, or
     the same work spent on nothing (a duplicate, a reapplication, an application that waits
     for staff approval under ``INDUSTRY_AUTH_REQUIRE_APPROVAL`` and so gets no password yet).
@@ -63,6 +66,16 @@ def _apply_once(application: Application) -> None:
     existing = _existing(application)
     if existing is not None and existing.state != REJECTED:
         state.hasher.hash(passwords.new_token())  # same work as a real application
+        if _is_repeat(existing, application):
+            record(
+                existing,
+                event="apply",
+                outcome="repeat",
+                from_state=existing.state,
+                to_state=existing.state,
+            )
+            commit_and_dispatch()
+            return
         record(
             existing,
             event="apply",
@@ -70,7 +83,7 @@ def _apply_once(application: Application) -> None:
             from_state=existing.state,
             to_state=existing.state,
         )
-        queue_mail("duplicate_application", existing)
+        queue_duplicate_mail(existing)
         commit_and_dispatch()
         return
 
@@ -87,6 +100,35 @@ def _apply_once(application: Application) -> None:
         state.hasher.hash(passwords.new_token())  # same work as a duplicate application
     send_after_commit(signals.applied, account=account)
     commit_and_dispatch()
+
+
+def _is_repeat(account, application: Application) -> bool:
+    # The same applicant sending the same form again minutes after creating the account
+    # (the lookup already matched 統一編號 and email, case aside): nothing to tell anyone.
+    # An account that has moved on (activated, locked...) was not just double-submitted.
+    window = current_app.config["INDUSTRY_AUTH_REPEAT_APPLICATION_SECONDS"]
+    if account.state not in (REQUESTED, PENDING_APPROVAL) or not window:
+        return False
+    if account.created_at < utcnow() - timedelta(seconds=window):
+        return False
+    return all(
+        getattr(account, f.name) == getattr(application, f.name)
+        for f in fields(BasicData)
+        if f.name != "email"
+    )
+
+
+def queue_duplicate_mail(account) -> None:
+    """Tell the owner of ``account`` that someone applied with its 統一編號 and email (not
+    committed). While it is not activated, the mail leads to a new activation mail
+    (重寄啟用信): 忘記密碼 ignores an account that was never activated."""
+    resend_url = external_url("industry_auth.resend_activation")
+    queue_mail(
+        "duplicate_application",
+        account,
+        resend_url=resend_url if account.state == REQUESTED else None,
+        in_review=account.state == PENDING_APPROVAL,
+    )
 
 
 def reapply(account, application: Application) -> None:
