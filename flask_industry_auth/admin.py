@@ -248,6 +248,14 @@ def perform(account_id: str, event: str):
         abort(404)
     except operations.ReasonRequired:
         flash(_("Not done: give a reason; it is mailed to the applicant."), "error")
+    except operations.ReasonTooLong:
+        flash(
+            _(
+                "Not done: the reason is longer than %(max)d characters; shorten it.",
+                max=operations.MAX_REASON_LENGTH,
+            ),
+            "error",
+        )
     except (operations.OperationRefused, IllegalTransition):
         flash(_not_open(), "error")
     else:

@@ -26,6 +26,7 @@ OUTCOMES: dict[str, Any] = {
     "ok": N_("Done"),
     "refused": N_("Refused: not open in this state"),
     "duplicate": N_("Already applied"),
+    "repeat": N_("The same application again (no mail)"),
     "pending": N_("Waiting for the company's authorization"),
     "ignored": N_("Ignored"),
     # Log in (flows.authentication.LoginResult.reason)

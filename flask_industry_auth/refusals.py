@@ -57,6 +57,7 @@ CODES: dict[str, str] = {
     # The lifecycle and the operators' actions (raised)
     "illegal_transition": "the account's state does not allow the event",
     "reason_required": "the event needs a reason",
+    "reason_too_long": "the reason is longer than the audit trail keeps (200 characters)",
     "not_operator_event": "the event is the applicant's own, not staff's",
     "account_not_found": "no account has this account id (operators)",
     "not_awaiting_activation": "only an account awaiting activation gets a new activation mail",

@@ -108,6 +108,18 @@ def test_actions_are_audited_with_the_staff_member(admin_app, portal, account):
     )
 
 
+def test_an_over_long_reason_is_refused_not_cut(admin_app, portal, account):
+    client = admin_app.test_client()
+    page = client.get(f"/account-admin/accounts/{account['account_id']}").get_data(as_text=True)
+    assert "maxlength" not in page  # the browser would cut a pasted reason without a word
+    response = _act(client, account["account_id"], "lock", reason="查" * 201)
+    assert "原因超過 200 字" in text_of(client.get(response.headers["Location"]))
+    assert portal.account(account["account_id"]).state == "activated"
+    assert portal.settle() == []  # nothing mailed
+    assert _act(client, account["account_id"], "lock", reason="查" * 200).status_code == 302
+    assert portal.account(account["account_id"]).state == "locked"
+
+
 def test_posts_need_the_csrf_token(admin_app, portal, account):
     client = admin_app.test_client()
     response = client.post(f"/account-admin/accounts/{account['account_id']}/events/lock")

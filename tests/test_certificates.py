@@ -853,6 +853,14 @@ def test_a_card_application_with_an_email_the_company_uses_is_a_duplicate(holder
         assert db.session.scalar(db.select(db.func.count(auth.models.Account.id))) == 1
 
 
+def test_a_card_application_for_an_unactivated_account_offers_the_activation_mail(holder, pki):
+    holder.apply_and_read_mail()  # a password account, not activated yet
+    before = len(holder.smtp.mails)
+    assert holder.card_apply(pki.business_card(UBN)).status_code == 302
+    mail = holder.wait_mails(before + 1)[before]
+    assert "/account/activate-again" in mail.text and "忘記密碼" not in mail.text
+
+
 def test_a_company_account_page_of_delegates_is_for_its_card_login_only(holder, pki):
     holder.active_account()
     assert holder.client.get("/account/certificate/delegates").status_code == 403

@@ -28,7 +28,7 @@ from ..certificates.errors import CertificateRefused
 from ..certificates.identity import BUSINESS, CITIZEN, CardIdentity, card_identity
 from ..certificates.validation import ValidatedCard, validate
 from ..lifecycle import REQUESTED
-from ..mail import commit_and_dispatch, queue_mail
+from ..mail import commit_and_dispatch
 from ..models import BUSINESS_CERTIFICATE, CITIZEN_CERTIFICATE, NON_CERTIFICATE
 from ..signals import send_after_commit
 from ..state import get_state
@@ -37,7 +37,12 @@ from . import utcnow
 from .authentication import LoginResult
 from .links import portal_origin
 from .profile import update_profile
-from .registration import Application, create_account, queue_activation_mail_unless_reviewed
+from .registration import (
+    Application,
+    create_account,
+    queue_activation_mail_unless_reviewed,
+    queue_duplicate_mail,
+)
 
 PURPOSES = ("login", "apply", "bind", "profile", "sign")
 #: Purposes whose challenge also names a document (its label and SHA-256): the card signs
@@ -273,7 +278,7 @@ def apply(application: Application, signature: str, challenge: str | None) -> No
     if existing is not None:
         # One account per card (and per company for 工商憑證): tell the owner, not the screen.
         record(existing, event="apply", outcome="duplicate", from_state=existing.state)
-        queue_mail("duplicate_application", existing)
+        queue_duplicate_mail(existing)
         commit_and_dispatch()
         return
     account = create_account(

@@ -46,6 +46,16 @@ class ReasonRequired(OperationRefused, LifecycleReasonRequired):
     code = "reason_required"
 
 
+class ReasonTooLong(OperationRefused):
+    """The reason is longer than the audit trail keeps: refused, never cut."""
+
+    code = "reason_too_long"
+
+
+#: The longest reason the audit trail keeps (its ``detail`` column).
+MAX_REASON_LENGTH = 200
+
+
 @dataclass(frozen=True)
 class Page:
     """One page of search results."""
@@ -119,6 +129,11 @@ def perform(account_id: str, event: str, *, actor: str, reason: str | None = Non
     if event == "delete":
         delete(account_id, actor=actor)
         return DELETED
+    if reason is not None and len(reason.strip()) > MAX_REASON_LENGTH:
+        # Told, not cut: the applicant is mailed the reason, and must get all of it.
+        raise ReasonTooLong(
+            f"the reason has {len(reason.strip())} characters; at most {MAX_REASON_LENGTH}"
+        )
     ia = get_state()
     account = _locked_account(account_id)
     problem: Exception | None = None
