@@ -90,7 +90,7 @@ def register_done():
     return render_template("industry_auth/register_done.html")
 
 
-# -- 啟動帳號 (activate) ----------------------------------------------------------------
+# -- 啟用帳號 (activate) ----------------------------------------------------------------
 
 
 @blueprint.route("/activate/<token>", methods=["GET", "POST"])

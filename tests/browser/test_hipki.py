@@ -304,7 +304,7 @@ def test_a_missing_component_is_told_within_four_seconds(page, live):
         page.fill("#ia-pin-login", DEMO_PIN)
         started = time.monotonic()
         page.get_by_role("button", name=LOG_IN).click()
-        expect(error(page)).to_contain_text("尚未安裝或尚未啟動 HiPKI 簽章元件", timeout=6000)
+        expect(error(page)).to_contain_text("尚未安裝或尚未執行 HiPKI 簽章元件", timeout=6000)
         assert time.monotonic() - started < 5
     download = error(page).get_by_role("link", name="下載 HiPKI 元件（內政部憑證管理中心）")
     expect(download).to_have_attribute("href", hipki.DOWNLOAD_URL)
