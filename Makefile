@@ -28,7 +28,7 @@ $(AXE):
 test: $(STAMP) $(AXE)  ## Run the whole test suite (SQLite; PostgreSQL with INDUSTRY_AUTH_TEST_DATABASE_URL)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-SHOWN = login register register-confirm register-errors applicant-management profile \
+SHOWN = login login-business login-citizen register register-confirm register-errors applicant-management profile \
         change-password-first login-failed admin-account admin-lifecycle
 
 screenshots: $(STAMP) $(AXE)  ## Refresh docs/screenshots/ from the browser tests

@@ -221,8 +221,8 @@ def test_the_applicant_chooses_among_several_cards(page, live, standin, cards, b
     choice = page.get_by_label("用來簽章的卡片")
     expect(choice).to_be_visible()
     assert choice.locator("option").all_inner_texts() == [
-        f"示範 王大明 ({READER})",
-        f"示範股份有限公司 ({OTHER_READER})",
+        f"示範 王大明（{READER}）",
+        f"示範股份有限公司（{OTHER_READER}）",
     ]
     with page.expect_popup():
         sign_in(page, live, card=OTHER_READER, goto=False)
