@@ -8,12 +8,17 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from types import SimpleNamespace
 from urllib.parse import urlsplit
 
 import pytest
 from babel.messages.pofile import read_po
 
 from flask_industry_auth.i18n import catalog_dir
+from flask_industry_auth.mail import MAIL_KINDS, render_mail
+from tests.helpers import Portal, text_of
+from tests.hostapp import make_app
+from tests.test_overrides import MAIL_CONTEXT
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATES = ROOT / "templates" / "industry_auth"
@@ -142,8 +147,6 @@ def test_templates_code_and_docs_avoid_banned_words(word):
 def test_the_manuals_other_account_term_stands_beside_ours_where_the_manual_uses_it(make, smtp):
     # The manual calls the account id 電子身分證號 in its activation and forgot-password
     # steps, 電子身分帳號 at login: those pages show both, the login page ours alone.
-    from tests.helpers import Portal, text_of
-
     app = make()
     client = app.test_client()
     portal = Portal(app, client, smtp)
@@ -157,8 +160,6 @@ def test_the_manuals_other_account_term_stands_beside_ours_where_the_manual_uses
 
 def test_labels_in_chinese_mail_take_a_full_width_colon(make, smtp):
     # A second application with the same details mails the existing account's id.
-    from tests.helpers import Portal
-
     app = make()
     portal = Portal(app, app.test_client(), smtp)
     first = portal.apply_and_read_mail()
@@ -167,3 +168,29 @@ def test_labels_in_chinese_mail_take_a_full_width_colon(make, smtp):
     assert f"電子身分帳號：{first['account_id']}" in mail.text
     assert f"電子身分帳號：{first['account_id']}" in mail.html
     assert not TOUCHING.search(mail.text)
+
+
+@pytest.mark.parametrize(
+    "kind",
+    sorted(kind for kind in MAIL_KINDS if f"{kind}_message.txt" not in REWRITTEN_ELSEWHERE),
+)
+def test_every_chinese_mail_uses_full_width_punctuation(tmp_path, kind):
+    # Each mail kind as an applicant reads it in Chinese, both parts.
+    app = make_app(f"sqlite:///{tmp_path / 'mail.sqlite'}", 0)
+    account = SimpleNamespace(
+        account_id="ABCD2345",
+        business_id="04595257",
+        business_name="經濟部測試股份有限公司",
+        email="new@example.com",
+        is_certificate_account=False,
+        locale="zh_Hant_TW",
+    )
+    context = {
+        **MAIL_CONTEXT[kind],
+        **({"reason": "地址不完整"} if "reason" in MAIL_CONTEXT[kind] else {}),
+    }
+    with app.test_request_context():
+        subject, text, html = render_mail(kind, "zh_Hant_TW", account=account, **context)
+    html_text = re.sub(r"<[^>]+>", "", html)
+    offending = [m.group() for part in (subject, text, html_text) for m in TOUCHING.finditer(part)]
+    assert offending == []
