@@ -436,7 +436,7 @@ def test_without_trust_anchors_certificate_login_is_refused(make, smtp, pki):
 
 
 def test_login_page_drives_the_hipki_service_without_inline_script(holder, app):
-    page = holder.client.get("/account/login").get_data(as_text=True)
+    page = holder.client.get("/account/login?type=business").get_data(as_text=True)
     assert 'data-signer-url="http://localhost:61161"' in page
     assert "industry_auth_hipki.js" in page
     assert "<script>" not in page  # no inline script (CSP)
