@@ -5,7 +5,7 @@ BIN     = $(VENV)/bin
 STAMP   = $(VENV)/.installed-stamp
 DEMO_PORT ?= 5000
 
-.PHONY: demo test bench lint catalogs screenshots clean
+.PHONY: demo test bench lint catalogs screenshots lighthouse clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is needed: make PYTHON=python3.11")'
@@ -25,10 +25,22 @@ $(AXE):
 	  npm install --silent --no-audit --no-fund --prefix $(VENV)/axe axe-core@4; \
 	else echo "npm not found: the accessibility tests will be skipped"; fi
 
+LIGHTHOUSE = $(VENV)/lighthouse/node_modules/.bin/lighthouse
+
+# Lighthouse (from the npm registry) for the optional audit of the login windows; skipped
+# without npm, and by the test suite while it is not installed.
+$(LIGHTHOUSE):
+	@if command -v npm >/dev/null; then \
+	  npm install --silent --no-audit --no-fund --prefix $(VENV)/lighthouse lighthouse@12; \
+	else echo "npm not found: the Lighthouse tests will be skipped"; fi
+
+lighthouse: $(STAMP) $(LIGHTHOUSE)  ## Lighthouse's accessibility audit (score 1.0) of the login windows, with Debian's Chromium
+	$(BIN)/python -m pytest -q tests/browser/test_lighthouse.py
+
 test: $(STAMP) $(AXE)  ## Run the whole test suite (SQLite; PostgreSQL with INDUSTRY_AUTH_TEST_DATABASE_URL)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-SHOWN = login register register-confirm register-errors applicant-management profile \
+SHOWN = login login-business login-citizen register register-confirm register-errors applicant-management profile \
         change-password-first login-failed admin-account admin-lifecycle
 
 screenshots: $(STAMP) $(AXE)  ## Refresh docs/screenshots/ from the browser tests

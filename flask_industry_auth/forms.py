@@ -172,7 +172,8 @@ class LoginForm(BaseForm):
 class ForgotPasswordForm(BaseForm):
     """忘記密碼: the account id is enough."""
 
-    account_id = _text(_l("Account ID"), 32, "username")
+    # The manual's forgot-password step calls it 電子身分證號: both names stand on the label.
+    account_id = _text(_l("Account ID (electronic ID number)"), 32, "username")
 
 
 class ResendActivationForm(BaseForm):

@@ -58,7 +58,11 @@ MESSAGES: dict[str, str] = {
     # Certificates (certificates.errors.REASONS)
     "expired": N_("Your certificate has expired. Renew it with the certificate authority."),
     "not_yet_valid": N_("Your certificate is not valid yet."),
-    "revoked": N_("Your certificate has been revoked (停用). Contact the certificate authority."),
+    # A CRL or OCSP entry: revoked for good (廢止) or on hold (停用, which the authority can
+    # lift); the answer does not tell them apart here, so the applicant is told both.
+    "revoked": N_(
+        "Your certificate has been revoked or suspended. Contact the certificate authority."
+    ),
     "revocation_unknown": N_(
         "The certificate's revocation status cannot be checked right now. Please try again later."
     ),

@@ -128,7 +128,7 @@ def register_done():
     return render_template("industry_auth/register_done.html")
 
 
-# -- 啟動帳號 (activate) ----------------------------------------------------------------
+# -- 啟用帳號 (activate) ----------------------------------------------------------------
 
 
 @blueprint.route("/activate/<token>", methods=["GET", "POST"])
@@ -194,7 +194,20 @@ def login():
                 return redirect(url_for(".change_password"))
             return redirect(_next_url())
         failure = messages.login_failure(result)
-    return render_template("industry_auth/login.html", form=form, failure=failure)
+    # A POST is the password window's; a GET opens the window ?type= asks for.
+    login_type = "password" if request.method == "POST" else _login_type("password")
+    return render_template(
+        "industry_auth/login.html", form=form, failure=failure, login_type=login_type
+    )
+
+
+#: The login page's windows, the manual's 登入畫面 icons: ``?type=`` picks one.
+LOGIN_TYPES = ("password", "business", "citizen")
+
+
+def _login_type(default: str, choices: tuple[str, ...] = LOGIN_TYPES) -> str:
+    chosen = request.args.get("type")
+    return chosen if chosen in choices else default
 
 
 def _next_url() -> str:
@@ -373,6 +386,7 @@ def certificate_login():
         form=forms.LoginForm(formdata=None),
         failure=None,
         certificate_failure=messages.certificate_message(result.reason),
+        login_type=_login_type("business", choices=("business", "citizen")),
     )
 
 

@@ -205,7 +205,7 @@ def test_refused_cards_get_a_clear_reason_and_are_audited(holder, pki, make_card
 def test_revoked_card_is_refused_by_the_crl(holder, pki):
     card = pki.business_card(UBN)
     pki.revoke(card)
-    assert "憑證已被停用" in text_of(holder.card_apply(card))
+    assert "憑證已廢止或停用" in text_of(holder.card_apply(card))
     assert holder.accounts() == []
     renewed = pki.business_card(UBN)
     holder.card_account(renewed)  # the CRL is now cached
@@ -229,7 +229,7 @@ def test_a_revocation_is_seen_once_the_crl_is_renewed(holder, pki, revocation_se
         # Past the CRL's nextUpdate its refresh is due; it runs in the background (a login
         # never waits for it), so the test waits for it here.
         assert holder.app.extensions["industry_auth"].revocation.refresh(force=False, wait=30)
-        assert "憑證已被停用" in text_of(holder.card_login(card))
+        assert "憑證已廢止或停用" in text_of(holder.card_login(card))
         assert _audit_outcomes(holder.app, "certificate_login")[-1] == "revoked"
     finally:
         revocation_server.next_update_hours = 24
@@ -268,7 +268,7 @@ def test_ocsp_checker(holder, pki, revocation_server, app):
     assert revocation_server.requests == ["/ocsp/moeaca", "/ocsp/moeaca"]
     pki.revoke(good)
     holder.logout()
-    assert "憑證已被停用" in text_of(holder.card_login(good))  # at once: no caching
+    assert "憑證已廢止或停用" in text_of(holder.card_login(good))  # at once: no caching
     assert "尚無帳號使用此憑證" in text_of(holder.card_login(bad))
     assert revocation_server.requests[-1] == "/ocsp/moica"
 
@@ -436,7 +436,7 @@ def test_without_trust_anchors_certificate_login_is_refused(make, smtp, pki):
 
 
 def test_login_page_drives_the_hipki_service_without_inline_script(holder, app):
-    page = holder.client.get("/account/login").get_data(as_text=True)
+    page = holder.client.get("/account/login?type=business").get_data(as_text=True)
     assert 'data-signer-url="http://localhost:61161"' in page
     assert "industry_auth_hipki.js" in page
     assert "<script>" not in page  # no inline script (CSP)

@@ -132,7 +132,7 @@ def test_developer_mode_signs_with_the_demo_card(demo, smtp):
     client = demo.test_client()
     popup = client.get("/dev-signer/popupForm").get_data(as_text=True)
     assert "測試用" in popup and "<script>" not in popup
-    login_page = client.get("/account/login").get_data(as_text=True)
+    login_page = client.get("/account/login?type=business").get_data(as_text=True)
     assert 'data-signer-url="http://127.0.0.1:5000/dev-signer"' in login_page
 
     data = {**VALID, "business_id": DEMO_BUSINESS_ID}

@@ -80,7 +80,10 @@
       return found && /digitalSignature/i.test(cert.usage || "");
     });
     name = name || token.label || token.serialNumber || "";
-    return name ? name + " (" + slot.slotDescription + ")" : String(slot.slotDescription);
+    if (!name) { return String(slot.slotDescription); }
+    // Beside Chinese text, full-width parentheses (Taiwan usage); half-width in English.
+    var zh = /^zh/i.test(document.documentElement.lang || "");
+    return name + (zh ? "（" : " (") + slot.slotDescription + (zh ? "）" : ")");
   }
 
   function classify(info, settings) {

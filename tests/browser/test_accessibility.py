@@ -66,6 +66,17 @@ def test_every_page_passes_axe(a11y_page, live, locale):
     page.fill("#password", "wrong password!!")
     page.locator("main form:not([data-ia-sign]) button.ia-button").first.click()
     check(page, "login-failed", locale)
+    for kind in ("business", "citizen"):  # the 工商憑證 and 自然人憑證 windows
+        page.goto(f"{base}/account/login?type={kind}")
+        check(page, f"login-{kind}", locale)
+    # A card login the server refuses (no signature: the form posted past the HiPKI script)
+    # comes back in its window with its message.
+    page.locator("form[data-ia-sign]").evaluate("form => form.submit()")
+    expect(page.locator("#ia-login-window .ia-alert[role=alert]").first).to_be_visible()
+    expect(page.locator("a.ia-login-type[aria-current=page]")).to_have_attribute(
+        "href", re.compile("type=citizen")
+    )
+    check(page, "login-citizen-failed", locale)
 
     page.goto(f"{base}/account/register")
     check(page, "register", locale)

@@ -105,7 +105,7 @@ def error(page):
 def sign_in(page, live, pin: str = DEMO_PIN, *, card: str | None = None, goto: bool = True):
     """The login page's certificate form: (choose the card,) type the PIN, click."""
     if goto:
-        page.goto(f"{live.url}/account/login")
+        page.goto(f"{live.url}/account/login?type=business")
     if card is not None:
         page.locator("[data-ia-card]").select_option(card)
     page.fill("#ia-pin-login", pin)
@@ -154,7 +154,7 @@ def test_the_card_logs_in_through_either_popup_page(
 ):
     standin.slots = [Slot(READER, cards["business"], pin=DEMO_PIN)]
     with pointed_at(live, standin.url, popup=popup_path):
-        page.goto(f"{live.url}/account/login")
+        page.goto(f"{live.url}/account/login?type=business")
         page.fill("#ia-pin-login", DEMO_PIN)
         with page.expect_popup() as opened:
             page.get_by_role("button", name=LOG_IN).click()
@@ -172,7 +172,7 @@ def test_the_popup_opens_inside_the_click_at_a_usable_size(page, live, standin):
         "addEventListener('load', () => {"
         " window.__blocked = window.open('about:blank') === null; })"
     )
-    page.goto(f"{live.url}/account/login")
+    page.goto(f"{live.url}/account/login?type=business")
     page.wait_for_function("window.__blocked !== undefined")
     assert page.evaluate("window.__blocked") is True
     held = []
@@ -191,7 +191,7 @@ def test_the_popup_opens_inside_the_click_at_a_usable_size(page, live, standin):
 def test_the_window_opens_before_the_challenge_is_asked_for(page, live, standin):
     # When the page opens its window, when it fetches its challenge, and whether the click
     # was still "active" (what popup blockers look at) when the window opened.
-    page.goto(f"{live.url}/account/login")
+    page.goto(f"{live.url}/account/login?type=business")
     page.evaluate(
         """() => {
           window.__order = [];
@@ -217,12 +217,12 @@ def test_the_applicant_chooses_among_several_cards(page, live, standin, cards, b
         Slot(READER, cards["citizen"], pin=DEMO_PIN),
         Slot(OTHER_READER, cards["business"], pin=DEMO_PIN),
     ]
-    page.goto(f"{live.url}/account/login")
+    page.goto(f"{live.url}/account/login?type=business")
     choice = page.get_by_label("用來簽章的卡片")
     expect(choice).to_be_visible()
     assert choice.locator("option").all_inner_texts() == [
-        f"示範 王大明 ({READER})",
-        f"示範股份有限公司 ({OTHER_READER})",
+        f"示範 王大明（{READER}）",
+        f"示範股份有限公司（{OTHER_READER}）",
     ]
     with page.expect_popup():
         sign_in(page, live, card=OTHER_READER, goto=False)
@@ -235,7 +235,7 @@ def test_the_applicant_chooses_among_several_cards(page, live, standin, cards, b
 
 
 def test_a_wrong_pin_tells_the_tries_left_then_the_lock(page, live, standin):
-    page.goto(f"{live.url}/account/login")
+    page.goto(f"{live.url}/account/login?type=business")
     for expected in ("剩餘兩次機會", "僅剩一次機會", "已被鎖住"):
         with page.expect_popup():
             sign_in(page, live, "654321", goto=False)
@@ -272,7 +272,7 @@ def test_no_card_reader(page, live, standin):
 
 
 def test_an_empty_pin_is_asked_for_without_a_window(page, live, standin):
-    page.goto(f"{live.url}/account/login")
+    page.goto(f"{live.url}/account/login?type=business")
     page.get_by_role("button", name=LOG_IN).click()
     expect(error(page)).to_contain_text("請輸入卡片的 PIN 碼")
     expect(page.locator("#ia-pin-login")).to_be_focused()
@@ -300,11 +300,11 @@ def test_a_site_hipki_does_not_trust_is_added_with_its_own_window(page, live, st
 
 def test_a_missing_component_is_told_within_four_seconds(page, live):
     with pointed_at(live, f"http://127.0.0.1:{free_port()}"):  # nothing listens there
-        page.goto(f"{live.url}/account/login")
+        page.goto(f"{live.url}/account/login?type=business")
         page.fill("#ia-pin-login", DEMO_PIN)
         started = time.monotonic()
         page.get_by_role("button", name=LOG_IN).click()
-        expect(error(page)).to_contain_text("尚未安裝或尚未啟動 HiPKI 簽章元件", timeout=6000)
+        expect(error(page)).to_contain_text("尚未安裝或尚未執行 HiPKI 簽章元件", timeout=6000)
         assert time.monotonic() - started < 5
     download = error(page).get_by_role("link", name="下載 HiPKI 元件（內政部憑證管理中心）")
     expect(download).to_have_attribute("href", hipki.DOWNLOAD_URL)
@@ -313,7 +313,7 @@ def test_a_missing_component_is_told_within_four_seconds(page, live):
 
 def test_a_component_too_old_is_told_with_its_version(page, live, standin):
     standin.version = "1.3.3.9"
-    page.goto(f"{live.url}/account/login")
+    page.goto(f"{live.url}/account/login?type=business")
     page.locator(".ia-lang button", has_text="English").click()
     with page.expect_popup():
         sign_in(page, live)
@@ -371,7 +371,7 @@ def test_coop_same_origin_cuts_the_popup_off_and_the_page_says_so(page, live, st
 def test_headers_that_keep_the_popup_working(page, live, standin, cards, headers):
     standin.slots.append(Slot(OTHER_READER, cards["citizen"], pin=DEMO_PIN))
     with portal_headers(live, **headers):
-        page.goto(f"{live.url}/account/login")
+        page.goto(f"{live.url}/account/login?type=citizen")
         expect(page.locator("[data-ia-card]")).to_be_visible()  # p11Image.bmp was read
         with page.expect_popup():
             sign_in(page, live, card=OTHER_READER, goto=False)
@@ -380,11 +380,13 @@ def test_headers_that_keep_the_popup_working(page, live, standin, cards, headers
 
 def test_only_pages_with_a_card_form_let_in_hipkis_image(live, standin):
     client = live.app.test_client()
-    login = client.get("/account/login").headers["Content-Security-Policy"]
+    login = client.get("/account/login?type=business").headers["Content-Security-Policy"]
     assert f"img-src 'self' data: {standin.url}" in login
     assert "connect-src 'self';" in login  # nothing is fetched from HiPKI
     forgot = client.get("/account/forgot-password").headers["Content-Security-Policy"]
     assert standin.url not in forgot
+    password_window = client.get("/account/login").headers["Content-Security-Policy"]
+    assert standin.url not in password_window
 
 
 # -- a filing signed by the card (the demo's sample) ------------------------------------------

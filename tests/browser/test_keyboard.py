@@ -74,3 +74,23 @@ def test_the_journey_by_keyboard(page, live):
     tab_to(page, "form[action$='/logout'] button")
     page.keyboard.press("Enter")
     expect(page).to_have_url(f"{live.url}/account/login")
+
+
+def test_the_login_types_by_keyboard(page, live):
+    # The manual's icons: each a link with its label; Enter opens its window, which says
+    # it is the current one, and the next Tab stops are that window's fields.
+    page.goto(f"{live.url}/account/login?next=/account/profile")
+    current = page.locator("a.ia-login-type[aria-current=page]")
+    expect(current).to_have_text("非憑證帳號")
+    for label, kind, first_field in (
+        ("工商憑證", "business", "#ia-pin-login"),
+        ("自然人憑證", "citizen", "#ia-pin-login"),
+        ("非憑證帳號", "password", "#business_id"),
+    ):
+        tab_to(page, f"a.ia-login-type[href*='type={kind}']")
+        page.keyboard.press("Enter")
+        expect(page).to_have_url(f"{live.url}/account/login?type={kind}&next=/account/profile")
+        expect(current).to_have_text(label)
+        choice = page.get_by_role("link", name=label, exact=True)
+        expect(choice).to_have_attribute("aria-current", "page")
+        tab_to(page, first_field)  # then on, by Tab, into that window
