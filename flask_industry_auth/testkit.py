@@ -98,14 +98,14 @@ def activation_link(mail) -> str:
 
 def temporary_password(mail) -> str:
     """The temporary password of an activation or forgot-password mail."""
-    return re.search(r"臨時密碼: (\S+)", mail.text).group(1)
+    return re.search(r"臨時密碼[:：]\s*(\S+)", mail.text).group(1)
 
 
 def activation_details(mail) -> dict:
     """``account_id``, ``password`` (temporary), ``link`` and the ``mail`` itself, read from
     the activation mail of a non-certificate application."""
     return {
-        "account_id": re.search(r"電子身分帳號: (\S+)", mail.text).group(1),
+        "account_id": re.search(r"電子身分帳號[:：]\s*(\S+)", mail.text).group(1),
         "password": temporary_password(mail),
         "link": activation_link(mail),
         "mail": mail,

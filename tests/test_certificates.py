@@ -120,7 +120,7 @@ class CardHolder(Portal):
         mail = self.wait_mails(before + 1)[before]
         import re
 
-        account_id = re.search(r"電子身分帳號: (\S+)", mail.text).group(1)
+        account_id = re.search(r"電子身分帳號[:：]\s*(\S+)", mail.text).group(1)
         link = re.search(r"(https?://\S+/activate/\S+)", mail.text).group(1)
         assert self.activate(link).status_code == 302
         return {"account_id": account_id, "mail": mail}

@@ -54,8 +54,8 @@ def test_apply_read_mail_activate_log_in(demo, smtp):
     assert "啟用您的電子身分證" in viewer
     mail_page = client.get("/mails/0").get_data(as_text=True)
     link = re.search(r'<a href="(http://127.0.0.1:5000/account/activate/[^"]+)"', mail_page)
-    account_id = re.search(r"電子身分帳號: (\S+)", mail_page).group(1)
-    password = re.search(r"臨時密碼: (\S+)", mail_page).group(1)
+    account_id = re.search(r"電子身分帳號[:：]\s*(\S+)", mail_page).group(1)
+    password = re.search(r"臨時密碼[:：]\s*(\S+)", mail_page).group(1)
     client.get(urlsplit(link.group(1)).path)
     assert _post(client, "/account/activate/confirm", {}).status_code == 302
 

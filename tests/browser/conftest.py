@@ -159,9 +159,9 @@ def mail_details(mail) -> dict:
     text = mail.text
     link = re.search(r"(http://\S+/activate/\S+)", text)
     found = {
-        "account_id": re.search(r"(?:電子身分帳號|Account ID): (\S+)", text).group(1),
+        "account_id": re.search(r"(?:電子身分帳號|Account ID)[:：]\s*(\S+)", text).group(1),
         "link": link.group(1) if link else None,
     }
-    password = re.search(r"(?:臨時密碼|Temporary password): (\S+)", text)
+    password = re.search(r"(?:臨時密碼|Temporary password)[:：]\s*(\S+)", text)
     found["password"] = password.group(1) if password else None
     return found

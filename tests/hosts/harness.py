@@ -441,7 +441,7 @@ def apply(browser: Browser, sink: MailSink, email: str | None = None) -> dict:
     assert done.status_code == 302, describe(done)
     mail = wait_for_mail(sink, form["email"])
     # The default mail is in Traditional Chinese: 電子身分帳號, 臨時密碼 and the link.
-    assert "電子身分帳號: " in mail.text and "臨時密碼: " in mail.text, mail.text
+    assert "電子身分帳號：" in mail.text and "臨時密碼：" in mail.text, mail.text
     return {**activation_details(mail), "email": form["email"]}
 
 
