@@ -27,8 +27,8 @@ $(AXE):
 
 LIGHTHOUSE = $(VENV)/lighthouse/node_modules/.bin/lighthouse
 
-# Lighthouse (from the npm registry) for the optional audit of the login windows; skipped
-# without npm, and by the test suite while it is not installed.
+# Lighthouse (from the npm registry) for the audit of the login windows; skipped without npm
+# (CI, which has npm, requires it).
 $(LIGHTHOUSE):
 	@if command -v npm >/dev/null; then \
 	  npm install --silent --no-audit --no-fund --prefix $(VENV)/lighthouse lighthouse@12; \
@@ -37,7 +37,7 @@ $(LIGHTHOUSE):
 lighthouse: $(STAMP) $(LIGHTHOUSE)  ## Lighthouse's accessibility audit (score 1.0) of the login windows, with Debian's Chromium
 	$(BIN)/python -m pytest -q tests/browser/test_lighthouse.py
 
-test: $(STAMP) $(AXE)  ## Run the whole test suite (SQLite; PostgreSQL with INDUSTRY_AUTH_TEST_DATABASE_URL)
+test: $(STAMP) $(AXE) $(LIGHTHOUSE)  ## Run the whole test suite (SQLite; PostgreSQL with INDUSTRY_AUTH_TEST_DATABASE_URL)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 SHOWN = login login-business login-citizen register register-confirm register-errors applicant-management profile \

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from flask_industry_auth.testkit import Browser
-from tests.browser.conftest import CHROMIUM, ROOT
+from tests.browser.conftest import CHROMIUM, REQUIRED, ROOT
 
 LIGHTHOUSE = ROOT / ".venv" / "lighthouse" / "node_modules" / ".bin" / "lighthouse"
 WINDOWS = ["password", "business", "citizen"]
@@ -22,7 +22,10 @@ WINDOWS = ["password", "business", "citizen"]
 @pytest.fixture(scope="module")
 def lighthouse():
     if not LIGHTHOUSE.exists():
-        pytest.skip("Lighthouse is not installed (make lighthouse installs it with npm)")
+        message = "Lighthouse is not installed (make test installs it with npm)"
+        if REQUIRED:  # CI requires the browser tests (INDUSTRY_AUTH_REQUIRE_BROWSER=1)
+            pytest.fail(message)
+        pytest.skip(message)
     return LIGHTHOUSE
 
 
