@@ -83,7 +83,7 @@ def test_the_emailed_temporary_password_gets_past_a_limit_an_attacker_filled(mak
     assert _wrong_login(portal, details["account_id"]).status_code == 429
     assert portal.account(details["account_id"]).state == "locked"  # the 5th failure locked it
     portal.post("/account/forgot-password", {"account_id": details["account_id"]})
-    temp = next(temporary_password(m) for m in portal.wait_mails(2) if "臨時密碼:" in m.text)
+    temp = next(temporary_password(m) for m in portal.wait_mails(2) if "臨時密碼：" in m.text)
     assert _wrong_login(portal, details["account_id"]).status_code == 429  # still full
     assert (
         portal.login(VALID["business_id"], details["account_id"], "Wrong1" + temp).status_code
