@@ -166,3 +166,39 @@ def test_developer_mode_needs_the_pin_and_stays_on_this_machine(demo, tmp_path):
             instance_path=str(tmp_path / "i"),
             INDUSTRY_AUTH_EXTERNAL_URL="https://portal.example.gov.tw",
         )
+
+
+def test_a_dropped_connection_leaves_no_file_open(demo):
+    """A browser that navigates away while a script still loads resets the connection; the
+    server closes the response anyway (else a ResourceWarning fails a later browser test)."""
+    import gc
+    import socket
+    import struct
+    import threading
+
+    from examples.portal.server import listen, serve
+
+    with demo.test_request_context():
+        from flask import url_for
+
+        script = url_for("industry_auth.static", filename="industry_auth_hipki.js")
+    sock = listen(0)
+    port = sock.getsockname()[1]
+    server = serve(demo, sock)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    unraisable, hook = [], sys.unraisablehook
+    sys.unraisablehook = lambda u: unraisable.append(f"{u.exc_type.__name__}: {u.exc_value}")
+    try:
+        for _ in range(40):
+            with socket.create_connection(("127.0.0.1", port), timeout=10) as client:
+                client.sendall(f"GET {script} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".encode())
+                assert client.recv(1) == b"H"
+                # Close with RST, as a browser cancelling a load does.
+                client.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        server.shutdown()
+        thread.join(10)
+        gc.collect()
+    finally:
+        sys.unraisablehook = hook
+    assert unraisable == []
