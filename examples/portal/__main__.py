@@ -24,7 +24,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--port",
         type=int,
-        default=int(os.environ.get("DEMO_PORT", 5000)),
+        default=os.environ.get("DEMO_PORT", "5000"),  # argparse checks it as it checks --port
         help="port on 127.0.0.1 (default: DEMO_PORT, else 5000; 0: any free port)",
     )
     parser.add_argument("--database", default=None, help="SQLAlchemy URL (default: SQLite file)")
