@@ -68,10 +68,12 @@ def main(argv: list[str] | None = None) -> int:
     sender = threading.Thread(target=_send_waiting_mail, args=(app,), daemon=True)
     sender.start()
     signal.signal(signal.SIGTERM, _interrupt)
-    print(f" * Demo portal: http://127.0.0.1:{port}/  (mail viewer: /mails)", flush=True)
-    print(f" * Instance folder: {folder}", flush=True)
     try:
+        print(f" * Demo portal: http://127.0.0.1:{port}/  (mail viewer: /mails)", flush=True)
+        print(f" * Instance folder: {folder}", flush=True)
         server.serve_forever()  # until KeyboardInterrupt (Ctrl-C, or SIGTERM below)
+    except KeyboardInterrupt:  # serve_forever() takes its own; this one came before it ran
+        server.server_close()
     finally:
         signal.signal(signal.SIGTERM, signal.SIG_DFL)  # a second one ends it at once
         sender.join(10)

@@ -15,6 +15,7 @@ import json
 import os
 import re
 import secrets
+import tempfile
 from pathlib import Path
 
 from flask import Flask, abort, render_template, request
@@ -61,8 +62,8 @@ def secret_key(folder: Path) -> str:
     queued unreadable (it is encrypted with a key derived from this one)."""
     path = folder / "secret_key"
     if not path.exists():
-        draft = folder / f".secret_key.{os.getpid()}"
-        descriptor = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        descriptor, name = tempfile.mkstemp(dir=folder, prefix=".secret_key.")  # mode 0600
+        draft = Path(name)
         with os.fdopen(descriptor, "w") as out:
             out.write(secrets.token_hex(32))
         try:
