@@ -14,7 +14,9 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	@touch $(STAMP)
 
-demo: $(STAMP)  ## Run the demo portal on http://127.0.0.1:5000 (SQLite + built-in mail viewer)
+# DEMO_PORT: `make demo DEMO_PORT=5001` or `DEMO_PORT=5001 make demo`; DEMO_INSTANCE (the folder
+# that keeps its key, database and mail, default instance/) and FLASK_* settings pass through.
+demo: $(STAMP)  ## Run the demo portal on http://127.0.0.1:$(DEMO_PORT) (SQLite + built-in mail viewer)
 	$(BIN)/python -m examples.portal --port $(DEMO_PORT)
 
 AXE = $(VENV)/axe/node_modules/axe-core/axe.min.js

@@ -1,10 +1,21 @@
-"""The demo host portal: a landing page, the mounted blueprint, filing pages, a mail viewer."""
+"""The demo host portal: a landing page, the mounted blueprint, filing pages, a mail viewer.
+
+Its instance folder (``DEMO_INSTANCE``, by default ``instance/`` at the top of the repository)
+keeps what must outlive a restart: the secret key (``secret_key``, made once, mode 0600; it
+signs the sessions and encrypts the queued mail), the database (``demo.sqlite``), the mail the
+viewer received (``mails.sqlite``) and where the running demo listens (``demo.json``: its
+port and its mail viewer's SMTP port). ``flask --app examples.portal.app industry-auth ...``
+builds the app from the same folder, so the operator commands act on the demo's accounts and
+mail it into the demo's viewer.
+"""
 
 from __future__ import annotations
 
 import json
+import os
 import re
 import secrets
+import tempfile
 from pathlib import Path
 
 from flask import Flask, abort, render_template, request
@@ -23,34 +34,91 @@ from flask_industry_auth.certificates import CertificateRefused
 from flask_industry_auth.messages import certificate_message
 from flask_industry_auth.migrate import upgrade
 
+from .favicon import favicon_ico
+
 db = SQLAlchemy()
 auth = IndustryAuth(db=db)
 
 _URL = re.compile(r"https?://[^\s<>\"]+")
 
+#: The instance folder unless ``DEMO_INSTANCE`` names another (``instance/`` is gitignored).
+DEFAULT_INSTANCE = Path(__file__).resolve().parents[2] / "instance"
+#: In the instance folder: where the running demo listens (written at each start).
+LISTENING = "demo.json"
+
+
+def instance_folder(path: str | Path | None = None) -> Path:
+    """The demo's instance folder (created): ``path``, else ``DEMO_INSTANCE``, else
+    :data:`DEFAULT_INSTANCE`."""
+    folder = Path(path or os.environ.get("DEMO_INSTANCE") or DEFAULT_INSTANCE).resolve()
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def secret_key(folder: Path) -> str:
+    """The demo's secret key, kept in ``folder/secret_key`` (made on first use, mode 0600).
+
+    A key of its own per start would end every session at a restart and make the mail still
+    queued unreadable (it is encrypted with a key derived from this one)."""
+    path = folder / "secret_key"
+    if not path.exists():
+        descriptor, name = tempfile.mkstemp(dir=folder, prefix=".secret_key.")  # mode 0600
+        draft = Path(name)
+        with os.fdopen(descriptor, "w") as out:
+            out.write(secrets.token_hex(32))
+        try:
+            # Written whole, then linked: of two processes starting at once (the demo and an
+            # operator command), the first wins and both read its key.
+            os.link(draft, path)
+        except FileExistsError:
+            pass
+        finally:
+            draft.unlink()
+    key = path.read_text().strip()
+    if not key:
+        raise RuntimeError(f"{path} is empty: delete it and a new key is made")
+    return key
+
+
+def listening(folder: Path) -> dict:
+    """Where the demo that uses ``folder`` listens: ``{"port": …, "smtp_port": …}`` as its
+    last start wrote them, or ``{}``."""
+    try:
+        return json.loads((folder / LISTENING).read_text())
+    except (FileNotFoundError, ValueError):
+        return {}
+
 
 def create_app(
     *,
-    port: int = 5000,
-    smtp_port: int = 8025,
+    port: int | None = None,
+    smtp_port: int | None = None,
     mail_sink=None,
     database_url: str | None = None,
+    instance_path: str | Path | None = None,
     **overrides,
 ) -> Flask:
-    """Build the demo app. ``mail_sink`` (a ``MailSink``) feeds the /mails viewer."""
-    app = Flask(__name__, instance_path=str(Path.cwd() / "instance"))
-    Path(app.instance_path).mkdir(exist_ok=True)
+    """Build the demo app. ``mail_sink`` (a ``MailSink``) feeds the /mails viewer.
+
+    Without ``port`` and ``smtp_port`` (``flask --app examples.portal.app ...``), they are the
+    running demo's (:func:`listening`): links in mail point at it and mail goes to its viewer.
+    Settings in the environment as ``FLASK_<NAME>`` (``FLASK_INDUSTRY_AUTH_REQUIRE_APPROVAL=
+    true``) come next, and ``overrides`` last."""
+    folder = instance_folder(instance_path)
+    running = listening(folder)
+    port = port or running.get("port") or 5000
+    app = Flask(__name__, instance_path=str(folder))
     app.config.update(
-        SECRET_KEY=secrets.token_hex(32),
-        SQLALCHEMY_DATABASE_URI=database_url
-        or f"sqlite:///{Path(app.instance_path) / 'demo.sqlite'}",
+        SECRET_KEY=secret_key(folder),
+        SQLALCHEMY_DATABASE_URI=database_url or f"sqlite:///{folder / 'demo.sqlite'}",
         MAIL_SERVER="127.0.0.1",
-        MAIL_PORT=smtp_port,
+        MAIL_PORT=smtp_port or running.get("smtp_port") or 8025,
         MAIL_DEFAULT_SENDER="no-reply@portal.example.gov.tw",
         INDUSTRY_AUTH_EXTERNAL_URL=f"http://127.0.0.1:{port}",
         INDUSTRY_AUTH_BASE_TEMPLATE="portal/base.html",
         INDUSTRY_AUTH_SECURE_COOKIES=False,  # the demo is plain HTTP on 127.0.0.1
     )
+    app.config.from_prefixed_env()
     app.config.update(overrides)
     db.init_app(app)
     dev_signer = app.config.get("DEMO_DEV_SIGNER", True)
@@ -66,6 +134,14 @@ def create_app(
     AccountAdmin(app, can_access=lambda: request.remote_addr == "127.0.0.1", actor=_demo_actor)
     with app.app_context():
         upgrade()  # the package's Alembic revisions create its tables
+
+    @app.route("/favicon.ico")
+    def favicon():
+        return app.response_class(
+            favicon_ico(),
+            mimetype="image/vnd.microsoft.icon",
+            headers={"Cache-Control": "public, max-age=86400"},
+        )
 
     @app.route("/")
     def home():

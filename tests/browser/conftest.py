@@ -15,11 +15,11 @@ import time
 from pathlib import Path
 
 import pytest
-from werkzeug.serving import make_server
 
 from examples.portal import create_app
 from examples.portal.mailsink import MailSink
-from flask_industry_auth.testkit import free_port
+from examples.portal.server import listen, serve
+from flask_industry_auth.mail import wait_for_delivery
 
 CHROMIUM = os.environ.get("INDUSTRY_AUTH_CHROMIUM", "/usr/bin/chromium")
 ROOT = Path(__file__).resolve().parents[2]
@@ -58,12 +58,13 @@ def pytest_collection_modifyitems(config, items):
 
 
 class LivePortal:
-    """The demo portal on 127.0.0.1, with its mail sink."""
+    """The demo portal on 127.0.0.1, served as ``make demo`` serves it, with its mail sink."""
 
     def __init__(self, tmp: Path) -> None:
         self.sink = MailSink()
         self.sink.start()
-        port = free_port()
+        sock = listen(0)  # bound now: no other process can take the port meanwhile
+        port = sock.getsockname()[1]
         self.url = f"http://127.0.0.1:{port}"
         self.app = create_app(
             port=port,
@@ -81,7 +82,7 @@ class LivePortal:
             INDUSTRY_AUTH_RATELIMIT_REGISTER_PER_IP="1000/minute",
             INDUSTRY_AUTH_RATELIMIT_RESET_PER_IP="1000/minute",
         )
-        self.server = make_server("127.0.0.1", port, self.app, threaded=True)
+        self.server = serve(self.app, sock)
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
 
@@ -96,7 +97,13 @@ class LivePortal:
         return self.sink.mails[count - 1]
 
     def stop(self) -> None:
-        self.server.shutdown()
+        self.server.shutdown()  # and closes it
+        self.thread.join(10)
+        with self.app.app_context():
+            wait_for_delivery(10)  # no mail in flight when the sink goes
+            from examples.portal.app import db
+
+            db.engine.dispose()
         self.sink.stop()
 
 

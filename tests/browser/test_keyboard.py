@@ -18,6 +18,9 @@ FOCUS = """() => {
 
 def tab_to(page, selector: str, limit: int = 60) -> None:
     """Press Tab until ``selector`` has the focus; every stop must show its focus."""
+    # After Enter submits a form the test waits only for the new URL: the page may still be
+    # loading its style sheet, and a focus ring judged then is the browser's 1px default.
+    page.wait_for_load_state()
     for _ in range(limit):
         page.keyboard.press("Tab")
         focused = page.evaluate(FOCUS)
