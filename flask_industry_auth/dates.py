@@ -28,12 +28,21 @@ def local(value: datetime) -> datetime:
     return value.astimezone(ZoneInfo(current_app.config["INDUSTRY_AUTH_TIMEZONE"]))
 
 
-def zone_name() -> str:
-    """The time zone as applicants read it: 臺北時間 for Asia/Taipei, else its UTC offset."""
+def zone_name(at: datetime | None = None) -> str:
+    """The time zone as people read it: 臺北時間 for Asia/Taipei; else the UTC offset in force
+    ``at`` that moment, or, for a heading over many moments, the offset of a zone that keeps
+    one all year and the zone's name (Europe/Paris) for one with summer time."""
     name = current_app.config["INDUSTRY_AUTH_TIMEZONE"]
     if name == "Asia/Taipei":
         return _("Taipei time")
-    offset = datetime.now(ZoneInfo(name)).strftime("%z")
+    zone = ZoneInfo(name)
+    if at is None:
+        year = datetime.now(UTC).year
+        offsets = {datetime(year, month, 1, tzinfo=zone).utcoffset() for month in (1, 7)}
+        if len(offsets) > 1:
+            return name
+        at = datetime(year, 1, 1, tzinfo=zone)
+    offset = local(at).strftime("%z")
     return f"UTC{offset[:3]}:{offset[3:]}"
 
 
@@ -74,8 +83,8 @@ def format_datetime(
     if not zone:
         return text
     if current_locale().startswith("en"):
-        return f"{text} ({zone_name()})"
-    return f"{text}（{zone_name()}）"
+        return f"{text} ({zone_name(moment)})"
+    return f"{text}（{zone_name(moment)}）"
 
 
 def format_timestamp(value: datetime | None, *, seconds: bool = False) -> str:

@@ -282,7 +282,8 @@ TRANSITIONS: tuple[TransitionSpec, ...] = (
         ACTIVATED,
         "啟用 again",
         label=N_("Enable (啟用)"),
-        effects=(_clear_lock,),
+        # A temporary password from before the account was disabled does not come back.
+        effects=(_withdraw_temporary_password, _clear_lock),
     ),
     TransitionSpec(
         "delete", (ANY,), DELETED, "刪除: personal data removed", label=N_("Delete (刪除)")

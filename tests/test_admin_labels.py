@@ -123,7 +123,7 @@ def test_another_time_zone_is_named(make, smtp):
     details = Portal(app, app.test_client(), smtp).active_account()
     _at_moment(app, details["account_id"])
     page = text_of(app.test_client().get(f"/account-admin/accounts/{details['account_id']}"))
-    assert "2026-12-02 07:05:09" in _history(page) and "時間（UTC+01:00）" in page
+    assert "2026-12-02 07:05:09" in _history(page) and "時間（Europe/Paris）" in page
 
 
 def test_unknown_codes_fall_back_to_themselves(staff_app, account):

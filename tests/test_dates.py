@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime
 import flask_babel
 import pytest
 
-from flask_industry_auth.dates import format_date, format_datetime
+from flask_industry_auth.dates import format_date, format_datetime, zone_name
 
 # 2026-12-02 06:05 UTC is 14:05 in Taipei (UTC+8, no summer time).
 MOMENT = datetime(2026, 12, 2, 6, 5)
@@ -100,3 +100,12 @@ def test_a_mail_writes_dates_in_the_configured_calendar(make, tmp_path, smtp):
     app.template_folder = str(tmp_path)
     details = Portal(app, app.test_client(), smtp).apply_and_read_mail()
     assert f"APPLIED 民國{utcnow().year - 1911}年" in details["mail"].text
+
+
+def test_a_zone_with_summer_time_names_the_offset_of_each_moment(make):
+    app = make(INDUSTRY_AUTH_TIMEZONE="Europe/Berlin")
+    summer, winter = datetime(2026, 7, 1, 10, 0), datetime(2026, 12, 1, 10, 0)
+    assert written(app, "en", format_datetime, summer) == "2026-07-01 12:00 (UTC+02:00)"
+    assert written(app, "en", format_datetime, winter) == "2026-12-01 11:00 (UTC+01:00)"
+    # A heading over many moments names the zone: no one offset is right for them all.
+    assert written(app, "en", zone_name) == "Europe/Berlin"

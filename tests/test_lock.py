@@ -165,3 +165,49 @@ def test_the_429_page_says_when_to_try_again(make, smtp, time_machine):
     portal.post("/account/language", {"locale": "en", "next": "/account/login"})
     english = text_of(portal.login(VALID["business_id"], "OTHER9", WRONG))
     assert "2026-11-28 17:15 (Taipei time)" in english and "15 minutes" in english
+
+
+def test_the_lock_bounds_its_own_oracle_when_no_rate_limit_does(make, smtp, time_machine):
+    # With the rate limit off (or counting per process), guesses during a lock are still
+    # bounded: after as many wrong passwords again as locked the account, the right one is
+    # told nothing more than a wrong one, until the lock ends.
+    time_machine.move_to("2026-11-28 09:00:00", tick=False)
+    app = make(INDUSTRY_AUTH_RATELIMIT_ENABLED=False)
+    portal = Portal(app, app.test_client(), smtp)
+    details = portal.active_account()
+    portal.logout()
+    account_id = details["account_id"]
+    _fail_five_times(portal, account_id)
+    for _ in range(4):
+        portal.login(VALID["business_id"], account_id, WRONG)
+    assert "暫時鎖定" in _warning(portal.login(VALID["business_id"], account_id, OWN_PASSWORD))
+    portal.login(VALID["business_id"], account_id, WRONG)  # the 10th failure
+    stored = portal.account(account_id)
+    assert stored.failed_logins == 10 and stored.state == "locked"
+    assert GENERIC in _warning(portal.login(VALID["business_id"], account_id, OWN_PASSWORD))
+    # No new lock and no new mail came of the failures during the lock: one lock mail.
+    portal.settle()
+    assert sum("鎖定" in m.subject for m in portal.smtp.mails) == 1
+    time_machine.shift(DEFAULTS["INDUSTRY_AUTH_LOCKOUT_SECONDS"] + 1)
+    ended = portal.login(VALID["business_id"], account_id, OWN_PASSWORD)
+    assert ended.status_code == 302  # the lock ended by itself: the count starts again
+
+
+def test_a_staff_lock_bounds_its_oracle_too(app, portal, account):
+    with app.app_context():
+        operations.perform(account["account_id"], "lock", actor="staff:lin")
+    for _ in range(10):
+        portal.login(VALID["business_id"], account["account_id"], WRONG)
+    right = _warning(portal.login(VALID["business_id"], account["account_id"], OWN_PASSWORD))
+    assert GENERIC in right and "承辦機關" not in right
+
+
+def test_disable_then_enable_does_not_revive_a_refused_temporary_password(app, portal, account):
+    portal.post("/account/forgot-password", {"account_id": account["account_id"]})
+    temp = temporary_password(portal.wait_mails(1)[0])
+    with app.app_context():
+        operations.perform(account["account_id"], "lock", actor="staff:lin")
+        operations.perform(account["account_id"], "disable", actor="staff:lin")
+        operations.perform(account["account_id"], "enable", actor="staff:lin")
+    assert portal.account(account["account_id"]).temp_password_hash is None
+    assert GENERIC in _warning(portal.login(VALID["business_id"], account["account_id"], temp))

@@ -63,6 +63,16 @@ def test_temporary_password_works_until_the_forced_change_replaces_it(portal, ac
     assert portal.account(account["account_id"]).temp_password_hash is None
 
 
+def test_the_mailed_password_cannot_become_the_accounts_own(portal, account):
+    _forgot(portal, account["account_id"])
+    temp = temporary_password(portal.wait_mails(1)[0])
+    portal.login(VALID["business_id"], account["account_id"], temp)
+    refused = portal.change_password(temp)
+    assert refused.status_code == 200
+    assert portal.account(account["account_id"]).temp_password_hash is not None
+    assert portal.change_password("a brand new passphrase 42").status_code == 302
+
+
 def test_the_temporary_password_mail_says_until_when_and_until_what(portal, account, time_machine):
     time_machine.move_to("2026-11-28 09:00:00", tick=False)
     _forgot(portal, account["account_id"])

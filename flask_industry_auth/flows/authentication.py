@@ -159,7 +159,7 @@ def _check(state, config, account, business_id: str, verifier) -> LoginResult:
     if lock_ends_by_itself(account) and account.locked_until <= now:
         _unlock(account, lifecycle)
     if account.state == LOCKED:
-        return _check_locked(account, now, verifier, lifecycle)
+        return _check_locked(state, config, account, now, verifier)
     if account.state != REQUESTED and not lifecycle.can_log_in(account.state):
         # The same hashes as for any account; only the right password learns the state's message,
         # and wrong ones count, so the message is no way to test passwords without limit.
@@ -185,26 +185,29 @@ def _check(state, config, account, business_id: str, verifier) -> LoginResult:
     return _count_failure(state, config, account, now)
 
 
-def _check_locked(account, now, verifier, lifecycle) -> LoginResult:
+def _check_locked(state, config, account, now, verifier) -> LoginResult:
     """A locked account: only the right password learns of the lock and what to do; a wrong
-    one is told what any failure is (``locked``), and is not counted (the lock is on)."""
-    # During a lock the right password is told apart from a wrong one: an oracle, but one the
-    # per-account rate limit still bounds (INDUSTRY_AUTH_RATELIMIT_LOGIN_PER_ACCOUNT, counted
-    # from every address together, the right password during a lock included): 10 guesses per
-    # 15 minutes by default, locked or not, against the 5 per 15-minute lock the lock alone
-    # allows. NIST SP 800-63B-4 (3.2.2) asks for a limit on consecutive failures and
-    # 資通系統防護基準 a 15-minute lock after 5: both still hold, and the owner, who is nearly
+    one is told what any failure is (``locked``), and counted without a new lock."""
+    # During a lock the right password is told apart from a wrong one: an oracle, bounded
+    # twice. The lock bounds it itself (the rate limit may be off, or count per process):
+    # wrong passwords during the lock count on, and once as many again as locked it have been
+    # tried, the right password gets the generic answer too, until the lock ends. The
+    # per-account rate limit (INDUSTRY_AUTH_RATELIMIT_LOGIN_PER_ACCOUNT, 10 per 15 minutes)
+    # bounds it as well. NIST SP 800-63B-4 (3.2.2) asks for a limit on consecutive failures
+    # and 資通系統防護基準 a 15-minute lock after 5: both hold, and the owner, who is nearly
     # everyone typing the right password into a locked account, learns why and how to get in.
+    told = account.failed_logins < 2 * config["INDUSTRY_AUTH_MAX_FAILED_LOGINS"]
     temporary = _temporary_password_matches(account, now, verifier)
-    if locked_by_staff(account):
+    if temporary and not locked_by_staff(account):
+        return _use_temporary_password(account, state.lifecycle)  # the owner's way: unlocks
+    if temporary or verifier.verify(account.password_hash):
+        if not told:
+            return LoginResult(account, "locked")
         # Staff's lock: no password of any kind lifts it, the temporary one included.
-        if temporary or verifier.verify(account.password_hash):
-            return LoginResult(account, "locked_by_staff")
-        return LoginResult(account, "locked")
-    if temporary:
-        return _use_temporary_password(account, lifecycle)  # the owner's way in: unlocks
-    if verifier.verify(account.password_hash):
-        return LoginResult(account, "locked_temporarily")
+        return LoginResult(
+            account, "locked_by_staff" if locked_by_staff(account) else "locked_temporarily"
+        )
+    _add_failure(state, account)  # counted, but never a new lock: the account is locked
     return LoginResult(account, "locked")
 
 
@@ -239,7 +242,8 @@ def _unlock(account, lifecycle) -> None:
     lifecycle.fire(account, "unlock")  # the transition clears the failure count and the lock
 
 
-def _count_failure(state, config, account, now) -> LoginResult:
+def _add_failure(state, account) -> int:
+    """Count one failed login; returns the new count."""
     Account = state.models.Account
     # Incremented in SQL: concurrent failures are all counted.
     failures = state.db.session.execute(
@@ -252,6 +256,11 @@ def _count_failure(state, config, account, now) -> LoginResult:
     # Record the value without marking the row dirty: committing it back could overwrite a
     # concurrent increment.
     set_committed_value(account, "failed_logins", failures)
+    return failures
+
+
+def _count_failure(state, config, account, now) -> LoginResult:
+    failures = _add_failure(state, account)
     if failures >= config["INDUSTRY_AUTH_MAX_FAILED_LOGINS"] and state.lifecycle.can(
         account, "lock"
     ):

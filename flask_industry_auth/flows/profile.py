@@ -112,7 +112,12 @@ def change_password(
     ).all()
     context = PolicyContext(
         identifiers=state.adapter.password_identifiers(account),
-        history=tuple(h for h in (account.password_hash, *older) if h)[:keep],
+        # The mailed temporary password is never kept as the account's own: it sits in a
+        # mailbox, and it stays valid until this change replaces it.
+        history=(
+            *((account.temp_password_hash,) if account.temp_password_hash else ()),
+            *tuple(h for h in (account.password_hash, *older) if h)[:keep],
+        ),
     )
     problems = policy_problems(
         new_password,
