@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import time
 from urllib.parse import urlsplit
 
 from flask import (
@@ -150,10 +152,10 @@ def activate(token: str):
             session.pop(ACTIVATION_TOKEN_KEY, None)
             return redirect(url_for(".activated", card=1 if card else None))
     else:
-        if token != TOKEN_IN_SESSION:
-            session[ACTIVATION_TOKEN_KEY] = token
         token_value = token if token != TOKEN_IN_SESSION else session.get(ACTIVATION_TOKEN_KEY)
         status = activation.check_token(token_value)
+        if token != TOKEN_IN_SESSION and len(token) <= activation.MAX_TOKEN_LENGTH:
+            session[ACTIVATION_TOKEN_KEY] = token  # no giant cookie of a giant URL
     if status is activation.TokenStatus.VALID:
         return render_template(
             "industry_auth/activate.html",
@@ -509,6 +511,13 @@ def session_status():
     return jsonify(active=True, seconds_left=sessions.seconds_left())
 
 
+#: The session cookie's size a language switch keeps within (browsers refuse over 4093 bytes,
+#: its name and attributes included).
+CARRIED_BUDGET = 3800
+#: Kept values not taken by then (the redirect never followed) are dropped unread.
+CARRIED_SECONDS = 600
+
+
 @blueprint.route("/language", methods=["POST"])
 def set_language():
     """Remember the applicant's language (zh_Hant_TW or English) for pages and mail.
@@ -536,13 +545,29 @@ def set_language():
         else:
             values[name] = value
     if values or too_long:
-        session[CARRIED_FORM_KEY] = {
+        carried = {
             "path": urlsplit(target).path,
             "values": values,
             "too_long": too_long,
             "confirm": request.form.get("step") == "confirm",
+            "at": int(time.time()),
         }
+        session[CARRIED_FORM_KEY] = carried
+        # A cookie session holds bytes (a CJK character is 6 of them in its JSON, one outside
+        # the BMP 12): the largest values give way, their fields saying so, until it fits.
+        while values and _cookie_size() > CARRIED_BUDGET:
+            largest = max(values, key=lambda name: len(json.dumps(values[name])))
+            del values[largest]
+            too_long.append(largest)
+            session[CARRIED_FORM_KEY] = carried
     return redirect(target)
+
+
+def _cookie_size() -> int:
+    """The session cookie's size now, or 0 for a session kept elsewhere (Flask-Session)."""
+    serializer = getattr(current_app.session_interface, "get_signing_serializer", None)
+    signer = serializer(current_app) if serializer else None
+    return len(signer.dumps(dict(session))) if signer else 0
 
 
 @blueprint.before_request
@@ -555,7 +580,12 @@ def _take_carried():
         and CARRIED_FORM_KEY in session
     ):
         carried = session.pop(CARRIED_FORM_KEY)
-        if isinstance(carried, dict) and carried.get("path") == request.path:
+        if (
+            isinstance(carried, dict)
+            and carried.get("path") == request.path
+            and isinstance(carried.get("at"), int)
+            and 0 <= time.time() - carried["at"] <= CARRIED_SECONDS
+        ):
             g._industry_auth_carried_form = carried
 
 

@@ -2,11 +2,13 @@
 the page's form (HTML form/formaction attributes), and set_language keeps the non-secret
 values for the next GET of that page only. Passwords never go along."""
 
+import random
 import re
 from html import unescape
 
 import pytest
 
+from flask_industry_auth import views
 from tests.helpers import OWN_PASSWORD, VALID, text_of
 
 _BUTTON = re.compile(r"<button [^>]*name=\"locale\"[^>]*>")
@@ -94,7 +96,7 @@ def test_forgot_password_and_resend_keep_their_fields(portal, url, typed):
     page = portal.client.get(url).get_data(as_text=True)
     for value in typed.values():
         assert f'value="{value}"' in page
-    assert portal.smtp.mails == []  # switching sent nothing
+    assert portal.settle() == []  # switching sent nothing
 
 
 def test_the_profile_keeps_the_changes_never_the_password(portal, signed_in):
@@ -149,6 +151,36 @@ def test_every_field_at_its_longest_still_fits_the_session_cookie(portal):
     assert len(switched.headers["Set-Cookie"]) < 4093
     page = portal.client.get("/account/register").get_data(as_text=True)
     assert typed["address"] in page and typed["business_name"] in page
+
+
+def test_rare_characters_at_every_fields_longest_fit_and_a_full_cookie_gives_way(
+    portal, signed_in, monkeypatch
+):
+    # Random characters outside the BMP (CJK Extension B, in some real names) take 12 bytes
+    # each in the cookie's JSON: at every field's longest they still fit a logged-in cookie.
+    rng = random.Random(16)
+    typed = {
+        name: "".join(chr(rng.randrange(0x20000, 0x2A6DF)) for _ in range(size))
+        for name, size in {
+            "business_name": 100,
+            "responsible_person": 50,
+            "contact_person": 50,
+            "address": 200,
+        }.items()
+    }
+    switched = _switch(portal, portal.client.get("/account/profile"), **typed)
+    assert len(switched.headers["Set-Cookie"]) < 4093
+    page = portal.client.get("/account/profile").get_data(as_text=True)
+    assert all(value in page for value in typed.values())
+    # Were the cookie full (another host's session keys), the largest values give way, their
+    # fields say so, and the switch itself still happens.
+    monkeypatch.setattr(views, "CARRIED_BUDGET", 1500)
+    switched = _switch(portal, portal.client.get("/account/profile"), locale="zh_Hant_TW", **typed)
+    assert len(switched.headers["Set-Cookie"]) < 1500 + 200  # the cookie's name and attributes
+    page = portal.client.get("/account/profile").get_data(as_text=True)
+    assert '<html lang="zh-Hant-TW"' in page  # switched back: the switch was not lost
+    assert typed["address"] not in page and "最多" in page  # the address gave way, and says so
+    assert typed["contact_person"] in page
 
 
 def test_a_card_accounts_change_waiting_for_its_signature_is_kept(portal, signed_in):

@@ -116,9 +116,14 @@ def reissue(account, *, actor: str | None = None) -> None:
     queue_activation_mail(account)
 
 
+#: No activation token is longer (they are ``secrets.token_urlsafe`` strings); a longer one
+#: is refused unread.
+MAX_TOKEN_LENGTH = 100
+
+
 def _by_token(token: str | None, *, for_update: bool = False):
     # Only activating locks the row; showing the confirmation page just reads it.
-    if not token or len(token) > 100:
+    if not token or len(token) > MAX_TOKEN_LENGTH:
         return None
     state = get_state()
     Account = state.models.Account
