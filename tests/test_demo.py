@@ -229,10 +229,10 @@ def test_the_favicon_is_served_and_linked(demo):
 
 
 def test_the_secret_key_is_made_once_and_kept(tmp_path):
-    from examples.portal.app import secret_key
+    from examples.portal.app import instance_folder, secret_key
 
-    folder = tmp_path / "instance"
-    folder.mkdir()
+    folder = instance_folder(tmp_path / "instance")
+    assert stat.S_IMODE(folder.stat().st_mode) == 0o700  # its mail holds passwords and links
     first = secret_key(folder)
     assert len(first) == 64 and secret_key(folder) == first
     assert stat.S_IMODE((folder / "secret_key").stat().st_mode) == 0o600

@@ -51,7 +51,8 @@ def instance_folder(path: str | Path | None = None) -> Path:
     """The demo's instance folder (created): ``path``, else ``DEMO_INSTANCE``, else
     :data:`DEFAULT_INSTANCE`."""
     folder = Path(path or os.environ.get("DEMO_INSTANCE") or DEFAULT_INSTANCE).resolve()
-    folder.mkdir(parents=True, exist_ok=True)
+    # Only its owner reads it: the key, and mail with temporary passwords and links in it.
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
     return folder
 
 
@@ -72,8 +73,11 @@ def secret_key(folder: Path) -> str:
             os.link(draft, path)
         except FileExistsError:
             pass
+        except OSError:  # a file system without hard links: the draft itself becomes the key
+            if not path.exists():
+                os.replace(draft, path)
         finally:
-            draft.unlink()
+            draft.unlink(missing_ok=True)
     key = path.read_text().strip()
     if not key:
         raise RuntimeError(f"{path} is empty: delete it and a new key is made")
