@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import logging
 import os
 import re
 from collections.abc import Callable
@@ -32,6 +33,7 @@ if TYPE_CHECKING:
     from flask import Flask
 
 _PREFIX = "INDUSTRY_AUTH_"
+log = logging.getLogger(__name__)
 
 #: argon2id floor (OWASP Password Storage, ASVS 11.4.2): m=19 MiB, t=2, p=1.
 #: OWASP Password Storage cheat sheet: argon2id settings of equal strength, as
@@ -781,6 +783,21 @@ def _testing(app: Flask) -> bool:
         return False
 
 
+def _warn_of_a_shadowed_lock(config) -> None:
+    # Not refused (a stricter limit is no weaker), but the owner's right password after a lock
+    # would meet the limit's page instead of the lock's message.
+    per_account = config["INDUSTRY_AUTH_RATELIMIT_LOGIN_PER_ACCOUNT"]
+    lockout = config["INDUSTRY_AUTH_MAX_FAILED_LOGINS"]
+    if per_account and any(item.amount <= lockout for item in limits.parse_many(per_account)):
+        log.warning(
+            "flask_industry_auth: INDUSTRY_AUTH_RATELIMIT_LOGIN_PER_ACCOUNT=%r allows no more "
+            "attempts than INDUSTRY_AUTH_MAX_FAILED_LOGINS=%d: after a lock the owner's right "
+            "password meets the limit's page instead of being told the lock and how to get in",
+            per_account,
+            lockout,
+        )
+
+
 def _refuse_unknown_keys(config) -> None:
     known = [name.removeprefix(_PREFIX) for name in DEFAULTS]
     problems = []
@@ -796,6 +813,7 @@ def _refuse_unknown_keys(config) -> None:
 
 def _check_together(config) -> None:
     # Combinations that cannot work, refused under TESTING too.
+    _warn_of_a_shadowed_lock(config)
     if config["INDUSTRY_AUTH_PASSWORD_MAX_LENGTH"] < config["INDUSTRY_AUTH_PASSWORD_MIN_LENGTH"]:
         raise _error(
             "INDUSTRY_AUTH_PASSWORD_MAX_LENGTH",

@@ -459,3 +459,13 @@ def test_testing_must_really_be_true_to_relax_the_floors():
     message = refused(testing="False", INDUSTRY_AUTH_PASSWORD_MIN_LENGTH=6)
     assert "INDUSTRY_AUTH_PASSWORD_MIN_LENGTH=6 is refused" in message
     assert build(testing="true", INDUSTRY_AUTH_PASSWORD_MIN_LENGTH=6)
+
+
+def test_a_per_account_limit_that_shadows_the_lock_message_is_warned_of(caplog):
+    with caplog.at_level("WARNING", logger="flask_industry_auth.config"):
+        build(INDUSTRY_AUTH_RATELIMIT_LOGIN_PER_ACCOUNT="5/5minutes")
+    assert "INDUSTRY_AUTH_RATELIMIT_LOGIN_PER_ACCOUNT='5/5minutes'" in caplog.text
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="flask_industry_auth.config"):
+        build()  # the default: above the lockout count
+    assert "LOGIN_PER_ACCOUNT" not in caplog.text
