@@ -66,24 +66,17 @@ def _apply_once(application: Application) -> None:
     existing = _existing(application)
     if existing is not None and existing.state != REJECTED:
         state.hasher.hash(passwords.new_token())  # same work as a real application
-        if _is_repeat(existing, application):
-            record(
-                existing,
-                event="apply",
-                outcome="repeat",
-                from_state=existing.state,
-                to_state=existing.state,
-            )
-            commit_and_dispatch()
-            return
+        repeat = _is_repeat(existing, application)
+        outcome = "repeat" if repeat else "duplicate"
         record(
             existing,
             event="apply",
-            outcome="duplicate",
+            outcome=outcome,
             from_state=existing.state,
             to_state=existing.state,
         )
-        queue_duplicate_mail(existing)
+        if not repeat:  # the same submit again is the same application: no mail
+            queue_duplicate_mail(existing)
         commit_and_dispatch()
         return
 
