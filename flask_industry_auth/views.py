@@ -2,16 +2,11 @@
 
 from __future__ import annotations
 
-import json
-import time
-from urllib.parse import urlsplit
-
 from flask import (
     Blueprint,
     abort,
     current_app,
     flash,
-    g,
     jsonify,
     redirect,
     render_template,
@@ -19,10 +14,8 @@ from flask import (
     session,
     url_for,
 )
-from werkzeug.datastructures import MultiDict
-from wtforms.validators import Length
 
-from . import dates, forms, hooks, messages, sessions, signing
+from . import dates, forms, hooks, language_switch, messages, sessions, signing
 from .certificates.errors import CertificateRefused
 from .filing import account_required, current_account
 from .flows import activation, authentication, certificate, recovery, registration
@@ -53,8 +46,6 @@ blueprint.jinja_loader = PackagedTemplateLoader(resource_dir("templates"))
 
 #: Session key holding an activation token moved out of the URL.
 ACTIVATION_TOKEN_KEY = "_industry_auth_activation_token"  # noqa: S105 (a key name)
-#: Session key holding the non-secret values of the form a language switch came from.
-CARRIED_FORM_KEY = "_industry_auth_carried_form"
 #: What stands in the activation URL once the token has moved into the session.
 TOKEN_IN_SESSION = "confirm"  # noqa: S105 (a placeholder, not a secret)
 blueprint.context_processor(template_context)
@@ -81,6 +72,7 @@ blueprint.after_app_request(hooks.security_headers_of_unrouted)  # router's 404,
 for _code in (400, 403, 404, 405, 429):
     blueprint.register_error_handler(_code, hooks.error_page)
 speak_applicant_locale(blueprint)
+blueprint.before_request(language_switch.take)
 blueprint.add_app_template_filter(render_input, "industry_auth_input")
 # Times in INDUSTRY_AUTH_TIMEZONE and INDUSTRY_AUTH_CALENDAR, on pages and in mail.
 blueprint.add_app_template_filter(dates.format_datetime, "industry_auth_datetime")
@@ -109,13 +101,13 @@ def register():
 def _carried_application():
     """The registration form, and whether it is the confirmation screen the applicant
     switched language on (the values were valid then; they are checked again)."""
-    carried = _carried()
+    carried = language_switch.carried()
     if carried is None:
         return forms.RegistrationForm(), False
-    form = _carried_form(forms.RegistrationForm, carried)
+    form = language_switch.filled(forms.RegistrationForm, carried)
     if carried["confirm"] and form.validate():
         return form, True
-    form = _carried_form(forms.RegistrationForm, carried)  # shown as typed, not yet judged
+    form = language_switch.filled(forms.RegistrationForm, carried)  # shown as typed, not yet judged
     return form, False
 
 
@@ -172,7 +164,7 @@ def activated():
 
 @blueprint.route("/activate-again", methods=["GET", "POST"])
 def resend_activation():
-    form = _carried_form(forms.ResendActivationForm) or forms.ResendActivationForm()
+    form = language_switch.filled(forms.ResendActivationForm) or forms.ResendActivationForm()
     if form.validate_on_submit():
         activation.resend(form.business_id.data, form.email.data)
         return render_template("industry_auth/resend_activation_done.html")
@@ -184,7 +176,7 @@ def resend_activation():
 
 @blueprint.route("/login", methods=["GET", "POST"])
 def login():
-    form = _carried_form(forms.LoginForm) or forms.LoginForm()
+    form = language_switch.filled(forms.LoginForm) or forms.LoginForm()
     failure = None
     if form.validate_on_submit():
         result = authentication.authenticate(
@@ -234,7 +226,7 @@ def logout():
 
 @blueprint.route("/forgot-password", methods=["GET", "POST"])
 def forgot_password():
-    form = _carried_form(forms.ForgotPasswordForm) or forms.ForgotPasswordForm()
+    form = language_switch.filled(forms.ForgotPasswordForm) or forms.ForgotPasswordForm()
     if form.validate_on_submit():
         recovery.request_reset(form.account_id.data)
         return render_template("industry_auth/forgot_password_done.html")
@@ -263,7 +255,7 @@ def profile():
         # 清除 without JavaScript: the same page with every field empty.
         form = forms.ProfileForm(formdata=None)
         return render_template("industry_auth/profile.html", form=form, account=account)
-    form = _carried_form(forms.ProfileForm) or forms.ProfileForm(
+    form = language_switch.filled(forms.ProfileForm) or forms.ProfileForm(
         data=None
         if request.method == "POST"
         else {
@@ -511,100 +503,15 @@ def session_status():
     return jsonify(active=True, seconds_left=sessions.seconds_left())
 
 
-#: The session cookie's size a language switch keeps within (browsers refuse over 4093 bytes,
-#: its name and attributes included).
-CARRIED_BUDGET = 3800
-#: Kept values not taken by then (the redirect never followed) are dropped unread.
-CARRIED_SECONDS = 600
-
-
 @blueprint.route("/language", methods=["POST"])
 def set_language():
-    """Remember the applicant's language (zh_Hant_TW or English) for pages and mail.
-
-    The switch's buttons belong to the page's form (``_language_switch.html``), so the page's
-    fields come along: their non-secret ones (``forms.CARRIED_FIELDS``; never a password, a
-    token or a signature) are kept in the session for the next GET of that page only
-    (:func:`_take_carried`), with whether it was the registration's confirmation screen.
-    Nothing is validated or stored here. A value longer than any form takes is not kept (the
-    cookie has room for about 4 KB); its field says so instead.
-    """
+    """Remember the applicant's language (zh_Hant_TW or English) for pages and mail, keeping
+    the non-secret values of the form the switch was pressed on (``language_switch``)."""
     locale = request.form.get("locale")
     if locale in current_app.config["INDUSTRY_AUTH_LOCALES"]:
         session[LOCALE_SESSION_KEY] = locale
     target = request.form.get("next") or request.args.get("next")
     if not get_state().adapter.is_safe_redirect(target):
         target = url_for(".login")
-    values, too_long = {}, []
-    for name, longest in forms.CARRIED_FIELDS.items():
-        value = request.form.get(name)
-        if value is None:
-            continue
-        if len(value) > longest:
-            too_long.append(name)
-        else:
-            values[name] = value
-    if values or too_long:
-        carried = {
-            "path": urlsplit(target).path,
-            "values": values,
-            "too_long": too_long,
-            "confirm": request.form.get("step") == "confirm",
-            "at": int(time.time()),
-        }
-        session[CARRIED_FORM_KEY] = carried
-        # A cookie session holds bytes (a CJK character is 6 of them in its JSON, one outside
-        # the BMP 12): the largest values give way, their fields saying so, until it fits.
-        while values and _cookie_size() > CARRIED_BUDGET:
-            largest = max(values, key=lambda name: len(json.dumps(values[name])))
-            del values[largest]
-            too_long.append(largest)
-            session[CARRIED_FORM_KEY] = carried
+    language_switch.keep(request.form, target)
     return redirect(target)
-
-
-def _cookie_size() -> int:
-    """The session cookie's size now, or 0 for a session kept elsewhere (Flask-Session)."""
-    serializer = getattr(current_app.session_interface, "get_signing_serializer", None)
-    signer = serializer(current_app) if serializer else None
-    return len(signer.dumps(dict(session))) if signer else 0
-
-
-@blueprint.before_request
-def _take_carried():
-    """The first GET after a language switch takes the values it kept, whatever the page:
-    they fill in the form of the page they came from, and no other, once."""
-    if (
-        request.method == "GET"
-        and request.endpoint != "industry_auth.static"
-        and CARRIED_FORM_KEY in session
-    ):
-        carried = session.pop(CARRIED_FORM_KEY)
-        if (
-            isinstance(carried, dict)
-            and carried.get("path") == request.path
-            and isinstance(carried.get("at"), int)
-            and 0 <= time.time() - carried["at"] <= CARRIED_SECONDS
-        ):
-            g._industry_auth_carried_form = carried
-
-
-def _carried() -> dict | None:
-    return g.get("_industry_auth_carried_form")
-
-
-def _carried_form(form_class, carried: dict | None = None):
-    """``form_class`` filled in with the values a language switch kept for this page (not
-    validated), or None when there are none."""
-    carried = carried or _carried()
-    if carried is None:
-        return None
-    form = form_class(formdata=MultiDict(carried["values"]))
-    for name in carried["too_long"]:
-        if name in form:
-            longest = min(
-                (v.max for v in form[name].validators if isinstance(v, Length)),
-                default=forms.CARRIED_FIELDS[name],
-            )
-            form[name].errors = [_("Use at most %(max)d characters.", max=longest)]
-    return form

@@ -8,7 +8,7 @@ from html import unescape
 
 import pytest
 
-from flask_industry_auth import views
+from flask_industry_auth import language_switch
 from tests.helpers import OWN_PASSWORD, VALID, text_of
 
 _BUTTON = re.compile(r"<button [^>]*name=\"locale\"[^>]*>")
@@ -174,7 +174,7 @@ def test_rare_characters_at_every_fields_longest_fit_and_a_full_cookie_gives_way
     assert all(value in page for value in typed.values())
     # Were the cookie full (another host's session keys), the largest values give way, their
     # fields say so, and the switch itself still happens.
-    monkeypatch.setattr(views, "CARRIED_BUDGET", 1500)
+    monkeypatch.setattr(language_switch, "CARRIED_BUDGET", 1500)
     switched = _switch(portal, portal.client.get("/account/profile"), locale="zh_Hant_TW", **typed)
     assert len(switched.headers["Set-Cookie"]) < 1500 + 200  # the cookie's name and attributes
     page = portal.client.get("/account/profile").get_data(as_text=True)
