@@ -159,14 +159,18 @@ def mail_app(tmp_path):
     return app
 
 
-def an_account() -> SimpleNamespace:
+def an_account(**fields) -> SimpleNamespace:
+    """What a mail template reads of an account (``fields`` changed)."""
     return SimpleNamespace(
-        account_id="ABCD2345",
-        business_id="04595257",
-        business_name="Example Trading Co.",
-        email="new@example.com",
-        is_certificate_account=False,
-        locale="en",
+        **{
+            "account_id": "ABCD2345",
+            "business_id": "04595257",
+            "business_name": "Example Trading Co.",
+            "email": "new@example.com",
+            "is_certificate_account": False,
+            "locale": "en",
+            **fields,
+        }
     )
 
 

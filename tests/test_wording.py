@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from types import SimpleNamespace
 from urllib.parse import urlsplit
 
 import pytest
@@ -18,7 +17,7 @@ from flask_industry_auth.i18n import catalog_dir
 from flask_industry_auth.mail import MAIL_KINDS, render_mail
 from tests.helpers import Portal, text_of
 from tests.hostapp import make_app
-from tests.test_overrides import MAIL_CONTEXT
+from tests.test_overrides import MAIL_CONTEXT, an_account
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATES = ROOT / "templates" / "industry_auth"
@@ -41,9 +40,6 @@ BANNED = {
 #: the punctuation lands beside Chinese text. Use "%(label)s: %(value)s" (translated with "："):
 #: the package's ``_`` returns text that Jinja escapes as a whole, so no markup in the value.
 LABEL_THEN_PUNCTUATION = re.compile(r"""_\(\s*["'][^"']*["']\s*\)\s*\}\}\s?[:(,]""")
-#: Mail templates rewritten on another branch of issue 16 (the lock and temporary-password
-#: flows); they leave this list when that branch is merged.
-REWRITTEN_ELSEWHERE: set[str] = set()
 
 
 def _chinese_catalog() -> list[tuple[str, str]]:
@@ -105,7 +101,6 @@ def test_templates_put_no_half_width_punctuation_after_a_translated_label():
     offending = [
         (path.name, match.group())
         for path in _templates()
-        if path.name not in REWRITTEN_ELSEWHERE
         for match in LABEL_THEN_PUNCTUATION.finditer(path.read_text("utf-8"))
     ]
     assert offending == []
@@ -162,19 +157,12 @@ def test_labels_in_chinese_mail_take_a_full_width_colon(make, smtp):
 
 @pytest.mark.parametrize(
     "kind",
-    sorted(kind for kind in MAIL_KINDS if f"{kind}_message.txt" not in REWRITTEN_ELSEWHERE),
+    sorted(MAIL_KINDS),
 )
 def test_every_chinese_mail_uses_full_width_punctuation(tmp_path, kind):
     # Each mail kind as an applicant reads it in Chinese, both parts.
     app = make_app(f"sqlite:///{tmp_path / 'mail.sqlite'}", 0)
-    account = SimpleNamespace(
-        account_id="ABCD2345",
-        business_id="04595257",
-        business_name="經濟部測試股份有限公司",
-        email="new@example.com",
-        is_certificate_account=False,
-        locale="zh_Hant_TW",
-    )
+    account = an_account(business_name="經濟部測試股份有限公司", locale="zh_Hant_TW")
     context = {
         **MAIL_CONTEXT[kind],
         **({"reason": "地址不完整"} if "reason" in MAIL_CONTEXT[kind] else {}),
