@@ -74,7 +74,13 @@ def paths(app: str) -> dict[str, tuple[str, str, dict | None]]:
 
 class Server:
     def __init__(
-        self, app: str, database: str, argon2: tuple[str, str, str], accounts: int
+        self,
+        app: str,
+        database: str,
+        argon2: tuple[str, str, str],
+        accounts: int,
+        *,
+        seed: bool = True,
     ) -> None:
         self.app, self.port = app, free_port()
         self.env = {
@@ -86,12 +92,13 @@ class Server:
             "BENCH_ARGON2_P": argon2[2],
             "PYTHONPATH": str(ROOT),
         }
-        subprocess.run(
-            [sys.executable, "-c", f"from benchmarks.apps import {app} as m; m.seed(m.app)"],
-            env=self.env,
-            check=True,
-            cwd=ROOT,
-        )
+        if seed:  # else the database is loaded already (the national data set)
+            subprocess.run(
+                [sys.executable, "-c", f"from benchmarks.apps import {app} as m; m.seed(m.app)"],
+                env=self.env,
+                check=True,
+                cwd=ROOT,
+            )
         self.process = subprocess.Popen(
             [
                 sys.executable,
@@ -165,16 +172,21 @@ def prepared(server: Server, method: str, path: str, form: dict | None) -> tuple
     return cookie, body
 
 
-def run_wrk(server: Server, method: str, path: str, form, seconds: float) -> dict:
-    cookie, body = prepared(server, method, path, form)
-    lines = [f'wrk.method = "{method}"', f'wrk.headers["Cookie"] = "{cookie}"']
-    if method == "POST":
-        lines += [
-            f'wrk.body = "{body}"',
-            'wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"',
-        ]
-    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
-        script.write("\n".join(lines) + "\n")
+def run_wrk(
+    server: Server, method: str, path: str, form, seconds: float, script: str | None = None
+) -> dict:
+    """wrk on one path (or with a ready ``script``, e.g. one that varies each request)."""
+    if script is None:
+        cookie, body = prepared(server, method, path, form)
+        lines = [f'wrk.method = "{method}"', f'wrk.headers["Cookie"] = "{cookie}"']
+        if method == "POST":
+            lines += [
+                f'wrk.body = "{body}"',
+                'wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"',
+            ]
+        with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as file:
+            file.write("\n".join(lines) + "\n")
+        script = file.name
     pids = server.workers()
     before = cpu_seconds(pids)
     done = subprocess.run(
@@ -185,7 +197,7 @@ def run_wrk(server: Server, method: str, path: str, form, seconds: float) -> dic
             f"-d{max(1, round(seconds))}s",
             "--latency",
             "-s",
-            script.name,
+            script,
             server.base + path,
         ],
         capture_output=True,
@@ -195,7 +207,7 @@ def run_wrk(server: Server, method: str, path: str, form, seconds: float) -> dic
     used = cpu_seconds(pids) - before
     if "requests in" not in out:
         raise RuntimeError(f"wrk failed for {server.app} {method} {path}:\n{out}{done.stderr}")
-    os.unlink(script.name)
+    os.unlink(script)
     requests = int(re.search(r"(\d+) requests in", out).group(1))
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     return {
@@ -238,7 +250,19 @@ def main() -> int:
     parser.add_argument(
         "--hash-only", action="store_true", help="only the argon2id cost table (no servers)"
     )
+    parser.add_argument(
+        "--national",
+        action="store_true",
+        help="2,000,000 accounts, 50 M audit rows, 5 M mails: migrations, paths, operators",
+    )
+    parser.add_argument(
+        "--scale", type=float, default=1.0, help="with --national: a fraction of its size"
+    )
     args = parser.parse_args()
+    if args.national:
+        from benchmarks import national
+
+        return national.main(args)
     argon2_costs()
     if args.hash_only:
         return 0

@@ -12,11 +12,11 @@ db = SQLAlchemy()
 auth = IndustryAuth(db=db)
 
 
-def create_app() -> Flask:
+def create_app(database: str = DATABASE) -> Flask:
     app = Flask(__name__)
     app.config.update(
         SECRET_KEY="benchmark-secret",
-        SQLALCHEMY_DATABASE_URI=DATABASE,
+        SQLALCHEMY_DATABASE_URI=database,
         INDUSTRY_AUTH_EXTERNAL_URL="http://127.0.0.1",
         INDUSTRY_AUTH_SECURE_COOKIES=False,
         INDUSTRY_AUTH_RATELIMIT_ENABLED=False,
