@@ -10,6 +10,7 @@ time every later migration on full tables.
 from __future__ import annotations
 
 import hashlib
+import multiprocessing
 import os
 import random
 import time
@@ -19,7 +20,6 @@ from datetime import UTC, datetime, timedelta
 import sqlalchemy as sa
 
 from benchmarks.apps.common import BUSINESS_ID, account_id
-from flask_industry_auth.validators import is_valid_business_id
 
 #: The sizes the issue names: every registered company, three years of audit.
 NATIONAL = {"accounts": 2_000_000, "audit": 50_000_000, "outbox": 5_000_000}
@@ -83,17 +83,27 @@ def _weighted(rng: random.Random, choices) -> str:
     return rng.choices([c for c, _ in choices], weights=[w for _, w in choices])[0]
 
 
-def business_ids():
-    """Distinct valid 統一編號: a permutation of the 7-digit prefixes, each with the first
-    check digit that passes the rule (one always does: the last weight is 1)."""
-    n = 0
-    while True:
-        prefix = f"{(n * 7919 + 1_234_567) % 10_000_000:07d}"
-        n += 1
-        for digit in "0123456789":
-            if is_valid_business_id(prefix + digit):
-                yield prefix + digit
-                break
+_WEIGHTS = (1, 2, 1, 2, 1, 2, 4)
+_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"  # the package's readable symbols
+
+
+def business_id(n: int) -> str:
+    """The ``n``-th of distinct valid 統一編號: a permutation of the 7-digit prefixes, each
+    with the check digit that makes the weighted digit sum divisible by 5 (one always does:
+    the last weight is 1)."""
+    prefix = f"{(n * 7919 + 1_234_567) % 10_000_000:07d}"
+    total = sum(sum(divmod(int(d) * w, 10)) for d, w in zip(prefix, _WEIGHTS, strict=True))
+    return prefix + str((5 - total % 5) % 5)
+
+
+def login_id(n: int) -> str:
+    """The ``n``-th of distinct random-looking 電子身分帳號 (a bijection of ``n`` onto the
+    package's 8-symbol ids: multiplication by a number prime to 31^8)."""
+    value, symbols = (n * 1_000_000_007 + 424_242) % 31**8, []
+    for _ in range(8):
+        value, digit = divmod(value, 31)
+        symbols.append(_ALPHABET[digit])
+    return "".join(symbols)
 
 
 def person(rng: random.Random) -> str:
@@ -134,24 +144,17 @@ def phone(rng: random.Random) -> str:
     return f"+886{area}{first}{rng.randrange(10 ** (digits - 1)):0{digits - 1}d}"
 
 
-def account_rows(count: int, password_hash: str, seed: int = 2026):
-    """The accounts, as tuples in :data:`ACCOUNT_COLUMNS` order."""
-    rng = random.Random(seed)  # noqa: S311 (reproducible test data, no secret)
-    ids = business_ids()
-    used: set[str] = set()
-    alphabet = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
+def account_rows(start: int, stop: int, password_hash: str, seed: int = 2026):
+    """Accounts ``start`` … ``stop - 1`` (their ``id`` is the number + 1), as tuples in
+    :data:`ACCOUNT_COLUMNS` order; the same numbers always give the same rows."""
+    rng = random.Random(seed * 1_000_003 + start)  # noqa: S311 (reproducible data, no secret)
     span = AUDIT_YEARS * 365 * 86400
-    for n in range(count):
+    for n in range(start, stop):
         if n < FIXED:
-            ubn, login_id, email = BUSINESS_ID, account_id(n), f"user{n}@example.com"
+            ubn, login, email = BUSINESS_ID, account_id(n), f"user{n}@example.com"
             state, created = "activated", NOW - timedelta(days=400)
         else:
-            ubn = next(ids)
-            while True:
-                login_id = "".join(rng.choice(alphabet) for _ in range(8))
-                if login_id not in used:
-                    used.add(login_id)
-                    break
+            ubn, login = business_id(n), login_id(n)
             email = f"a{n}@{rng.choice(DOMAINS)}"
             state = _weighted(rng, STATE_SHARES)
             created = NOW - timedelta(seconds=rng.randrange(span))
@@ -165,7 +168,8 @@ def account_rows(count: int, password_hash: str, seed: int = 2026):
         if state == "locked" and rng.random() < 0.7:
             locked_until = NOW + timedelta(minutes=rng.randint(1, 15))
         yield (
-            login_id,
+            n + 1,
+            login,
             "non_certificate",
             state,
             business_name(rng) if state != "deleted" else "（已刪除）",
@@ -193,7 +197,7 @@ def account_rows(count: int, password_hash: str, seed: int = 2026):
 
 
 ACCOUNT_COLUMNS = (
-    "account_id account_type state business_name business_id responsible_person "
+    "id account_id account_type state business_name business_id responsible_person "
     "contact_person phone phone_ext address email email_key locale password_hash "
     "must_change_password activation_token_hash activation_expires_at "
     "failed_logins locked_until session_uniquifier created_at updated_at "
@@ -339,20 +343,38 @@ def load_outbox(engine, total: int, accounts: int, say) -> None:
     _load_generated(engine, "industry_auth_outbox", total, select, columns, say)
 
 
+def _copy_accounts(job: tuple[str, int, int, str]) -> int:
+    """One process's share of the accounts, by ``COPY`` on its own connection."""
+    import psycopg
+
+    dsn, start, stop, password_hash = job
+    with psycopg.connect(dsn) as connection, connection.cursor() as cursor:
+        statement = f"COPY industry_auth_account ({', '.join(ACCOUNT_COLUMNS)}) FROM STDIN"
+        with cursor.copy(statement) as copy:
+            for row in account_rows(start, stop, password_hash):
+                copy.write_row(row)
+    return stop - start
+
+
 def load_accounts(engine, count: int, password_hash: str, say) -> None:
-    """``count`` accounts by ``COPY`` (ids 1 … count in order)."""
-    raw = engine.raw_connection()
-    try:
-        with raw.driver_connection.cursor() as cursor:
-            statement = f"COPY industry_auth_account ({', '.join(ACCOUNT_COLUMNS)}) FROM STDIN"
-            with cursor.copy(statement) as copy:
-                for n, row in enumerate(account_rows(count, password_hash), 1):
-                    copy.write_row(row)
-                    if n % 500_000 == 0:
-                        say(f"  industry_auth_account: {n:,} rows")
-        raw.commit()
-    finally:
-        raw.close()
+    """``count`` accounts (ids 1 … count), made and copied by one process per core."""
+    dsn = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+    step = 250_000
+    jobs = [
+        (dsn, start, min(count, start + step), password_hash) for start in range(0, count, step)
+    ]
+    done = 0
+    with multiprocessing.get_context("spawn").Pool(os.cpu_count() or 2) as pool:
+        for copied in pool.imap_unordered(_copy_accounts, jobs):
+            done += copied
+            say(f"  industry_auth_account: {done:,} rows")
+    with engine.begin() as connection:
+        connection.execute(
+            sa.text(
+                "SELECT setval(pg_get_serial_sequence('industry_auth_account', 'id'), "
+                "(SELECT max(id) FROM industry_auth_account))"
+            )
+        )
 
 
 def build(engine, sizes: dict[str, int], password_hash: str, say=print) -> dict[str, float]:
