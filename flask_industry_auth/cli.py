@@ -105,7 +105,8 @@ def _print_page(result) -> None:
             f"{safe(a.account_id):14} {safe(a.business_id):11} {safe(a.state):16} "
             f"{safe(a.account_type):20} {safe(a.business_name)}"
         )
-    click.echo(f"page {result.page} of {result.pages} ({result.total} accounts)")
+    more = "+" if result.more else ""  # counting stopped at the cap
+    click.echo(f"page {result.page} of {result.pages}{more} ({result.total}{more} accounts)")
 
 
 @cli.command("list")

@@ -237,15 +237,16 @@ class OutboxMailMixin:
     sent_at: Mapped[datetime | None]
 
 
-#: The distinct two-character substrings of ``lower(name)``: what the GIN index on account
-#: names holds, so that a substring of two characters or more (CJK names have no words, and
-#: pg_trgm needs three) is found by index. IMMUTABLE, as an index expression must be.
-BIGRAMS_FUNCTION = "industry_auth_bigrams"
-CREATE_BIGRAMS_FUNCTION = """\
-CREATE OR REPLACE FUNCTION industry_auth_bigrams(name text) RETURNS text[]
+#: The distinct one- and two-character substrings of ``lower(name)``: what the GIN index on
+#: account names holds, so that any substring is found by index (CJK names have no words to
+#: split, and pg_trgm needs three characters). IMMUTABLE, as an index expression must be.
+GRAMS_FUNCTION = "industry_auth_name_grams"
+CREATE_GRAMS_FUNCTION = """\
+CREATE OR REPLACE FUNCTION industry_auth_name_grams(name text) RETURNS text[]
 LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
-  SELECT coalesce(array_agg(DISTINCT substr(lower(name), i, 2)), '{}')
-  FROM generate_series(1, char_length(name) - 1) AS i
+  SELECT coalesce(array_agg(DISTINCT substr(lower(name), i, n)), '{}')
+  FROM generate_series(1, char_length(name)) AS i, generate_series(1, 2) AS n
+  WHERE i + n - 1 <= char_length(name)
 $$"""
 
 #: Mail a sender may still take or staff may requeue: the outbox's partial index holds only
@@ -254,16 +255,16 @@ WAITING_MAIL = ("pending", "sending", "failed")
 
 
 def _account_indexes() -> tuple:
-    bigrams = sa.Index(
-        "ix_industry_auth_account_name_bigrams",
-        sa.func.industry_auth_bigrams(sa.literal_column("business_name")),
+    grams = sa.Index(
+        "ix_industry_auth_account_name_grams",
+        sa.func.industry_auth_name_grams(sa.literal_column("business_name")),
         postgresql_using="gin",
     ).ddl_if(dialect="postgresql")
     return (
         sa.Index("ix_industry_auth_account_email_key", "email_key"),
         # Newest first, for the search pages.
         sa.Index("ix_industry_auth_account_created", "created_at", "id"),
-        bigrams,
+        grams,
     )
 
 
@@ -330,7 +331,7 @@ def build_models(db) -> SimpleNamespace:
     sa.event.listen(
         Account.__table__,
         "before_create",
-        sa.DDL(CREATE_BIGRAMS_FUNCTION).execute_if(dialect="postgresql"),
+        sa.DDL(CREATE_GRAMS_FUNCTION).execute_if(dialect="postgresql"),
     )
     _MODELS[db] = models
     return models

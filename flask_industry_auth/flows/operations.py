@@ -10,11 +10,14 @@ from __future__ import annotations
 import hashlib
 import hmac
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from itertools import pairwise
 
 import sqlalchemy as sa
 from flask import current_app
+from sqlalchemy.dialects.postgresql import ARRAY
 
 from ..config import MIN_AUDIT_RETENTION_DAYS
 from ..lifecycle import DELETED, REQUESTED, IllegalTransition
@@ -56,18 +59,31 @@ class ReasonTooLong(OperationRefused):
 MAX_REASON_LENGTH = 200
 
 
+#: A search counts its matches up to this many; past it the pages say "more than 1000" (a
+#: count of two million rows would cost more than the page itself, and no one pages that far).
+COUNT_CAP = 1_000
+
+
 @dataclass(frozen=True)
 class Page:
-    """One page of search results."""
+    """One page of search results. ``total`` is exact unless ``more`` says that more than
+    ``total`` accounts matched (counting stopped at :data:`COUNT_CAP`, or at this page)."""
 
     accounts: list
     total: int
     page: int
     per_page: int
+    more: bool = False
 
     @property
     def pages(self) -> int:
+        """How many pages ``total`` fills (more follow when ``more``)."""
         return max(1, -(-self.total // self.per_page))
+
+    @property
+    def has_next(self) -> bool:
+        """Whether a next page has accounts."""
+        return self.page < self.pages or self.more
 
 
 def search(
@@ -81,24 +97,20 @@ def search(
     per_page: int = 20,
 ) -> Page:
     """Accounts matching every given filter, newest first. ``text`` matches an account id,
-    統一編號 or email exactly, or a part of the business name."""
+    統一編號 or email exactly, or a part of the business name (any case; ``%`` and ``_`` are
+    themselves).
+
+    On PostgreSQL a part of the name is found through the GIN index of the names' one- and
+    two-character substrings (``industry_auth_name_grams``); elsewhere by a LIKE scan.
+    """
     ia = get_state()
     Account = ia.models.Account
-    conditions = []
+    session = ia.db.session
     filters = (text, business_id, account_id, email, state)
     if any(has_bad_characters(value) for value in filters if value):
         # Nothing stored holds a control character (and PostgreSQL refuses NUL in a query).
         return Page([], 0, 1, per_page)
-    if text:
-        text = text.strip()
-        conditions.append(
-            sa.or_(
-                Account.account_id == text.upper(),
-                Account.business_id == normalize_business_id(text),
-                Account.email_key == text.lower(),
-                Account.business_name.contains(text, autoescape=True),
-            )
-        )
+    conditions = []
     if business_id:
         conditions.append(Account.business_id == normalize_business_id(business_id))
     if account_id:
@@ -109,14 +121,125 @@ def search(
         conditions.append(Account.state == state)
     # Bounded: a page number from a URL must not overflow the database's integers.
     page, per_page = min(max(1, page), 100_000), min(max(1, per_page), 200)
-    query = sa.select(Account).where(*conditions)
-    total = ia.db.session.scalar(sa.select(sa.func.count()).select_from(query.subquery()))
-    rows = ia.db.session.scalars(
-        query.order_by(Account.created_at.desc(), Account.id.desc())
-        .limit(per_page)
-        .offset((page - 1) * per_page)
-    ).all()
-    return Page(list(rows), total, page, per_page)
+    offset = (page - 1) * per_page
+    # Counted up to the cap (or to this page), and one more to know there are more.
+    cap = max(COUNT_CAP, page * per_page)
+    count_where = rows_where = conditions
+    if text:
+        text = text.strip()
+        exact = sa.or_(
+            Account.account_id == text.upper(),
+            Account.business_id == normalize_business_id(text),
+            Account.email_key == text.lower(),
+        )
+        like = _name_like(Account, text)
+        grams = name_grams(text) if session.get_bind().dialect.name == "postgresql" else []
+        if grams:
+            indexed = _grams_indexed(Account, grams, conditions)
+            count_where = [*conditions, _text_match(Account, exact, like, indexed, cap + 1)]
+            rows_where = [
+                *conditions,
+                _text_match(Account, exact, like, indexed, offset + per_page),
+            ]
+        else:
+            count_where = rows_where = [*conditions, sa.or_(exact, like)]
+    matching = sa.select(Account.id).where(*count_where).limit(cap + 1).subquery()
+    with _plain_plans(session):
+        total = session.scalar(sa.select(sa.func.count()).select_from(matching))
+        rows = session.scalars(
+            sa.select(Account)
+            .where(*rows_where)
+            # Served by ix_industry_auth_account_created (created_at, id), read backwards.
+            .order_by(Account.created_at.desc(), Account.id.desc())
+            .limit(per_page)
+            .offset(offset)
+        ).all()
+    return Page(list(rows), min(total, cap), page, per_page, more=total > cap)
+
+
+_PLAIN = {"jit": "off", "max_parallel_workers_per_gather": "0"}
+
+
+@contextmanager
+def _plain_plans(session) -> Iterator[None]:
+    """On PostgreSQL, no JIT and no parallel workers for these few statements: the planner
+    cannot estimate a LIKE on a name, so it expects a LIMITed scan to read the whole table and
+    spends 50-100 ms compiling it or starting workers, for a scan that stops after a few
+    thousand rows. The transaction's own settings are back afterwards."""
+    if session.get_bind().dialect.name != "postgresql":
+        yield
+        return
+    names = list(_PLAIN)
+    before = session.execute(sa.select(*(sa.func.current_setting(name) for name in names))).one()
+    session.execute(sa.select(*(sa.func.set_config(n, _PLAIN[n], True) for n in names)))
+    try:
+        yield
+    finally:
+        session.execute(
+            sa.select(*(sa.func.set_config(n, v, True) for n, v in zip(names, before, strict=True)))
+        )
+
+
+def _name_like(Account, text: str) -> sa.ColumnElement:
+    """The business name holds ``text``, in any case, ``%`` and ``_`` as themselves."""
+    escaped = text.replace("/", "//").replace("%", "/%").replace("_", "/_")
+    # lower() in SQL on both sides, so the database's own case rules apply alike.
+    return sa.func.lower(Account.business_name).contains(sa.func.lower(escaped), escape="/")
+
+
+class _Indexed:
+    """The name-index condition for some grams (with the other filters), and how many rows
+    the planner expects it to find, out of how many accounts."""
+
+    def __init__(self, conditions: list, expected: float, accounts: float) -> None:
+        self.conditions, self.expected, self.accounts = conditions, expected, accounts
+
+
+def _grams_indexed(Account, grams: list[str], conditions: list) -> _Indexed:
+    session = get_state().db.session
+    function = sa.func.industry_auth_name_grams(Account.business_name, type_=ARRAY(sa.Text))
+    condition = function.contains(sa.cast(grams, ARRAY(sa.Text)))
+    # The planner's own estimates (ANALYZE keeps the frequency of each gram): free to ask.
+    query = sa.select(Account.id).where(*conditions, condition)
+    compiled = query.compile(bind=session.get_bind())
+    plan = session.connection().exec_driver_sql(
+        f"EXPLAIN (FORMAT JSON) {compiled}", compiled.params
+    )
+    expected = plan.scalar_one()[0]["Plan"]["Plan Rows"]
+    accounts = session.scalar(
+        sa.select(sa.column("reltuples"))
+        .select_from(sa.table("pg_class"))
+        .where(sa.column("oid") == sa.func.to_regclass(Account.__tablename__))
+    )
+    return _Indexed([*conditions, condition], expected, accounts or 0)
+
+
+def _text_match(Account, exact, like, indexed: _Indexed, needed: int) -> sa.ColumnElement:
+    """The text condition, shaped for the cheaper plan to find ``needed`` rows.
+
+    Reading accounts newest first and keeping those whose name matches reads about
+    ``needed × accounts / expected`` rows; the name index reads every ``expected`` one. So a
+    common gram ("公司") walks the newest-first index, a rare one asks the name index — where
+    the grams must stay out of an OR, which would compute them again for every row found."""
+    if indexed.expected * indexed.expected > needed * indexed.accounts:
+        return sa.or_(exact, like)
+    # The other filters in each branch too, so that the name index is combined with them.
+    by_name = sa.select(Account.id).where(*indexed.conditions, like)
+    by_key = sa.select(Account.id).where(*indexed.conditions[:-1], exact)
+    return Account.id.in_(sa.union(by_key, by_name))
+
+
+def name_grams(text: str) -> list[str]:
+    """What a search for ``text`` asks the name index for: its distinct two-character
+    substrings (its one character, when it has one), lower-cased.
+
+    A character whose case Python and the database might see differently (a cased one
+    outside ASCII) is left out of every gram: fewer grams narrow less, but never miss a name
+    (the LIKE decides)."""
+    chars = [c.lower() if c.isascii() or c.lower() == c == c.upper() else None for c in text]
+    if len(chars) == 1:
+        return [c for c in chars if c is not None]
+    return sorted({a + b for a, b in pairwise(chars) if a is not None and b is not None})
 
 
 def perform(account_id: str, event: str, *, actor: str, reason: str | None = None) -> str:

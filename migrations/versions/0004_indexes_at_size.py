@@ -25,10 +25,11 @@ OUTBOX = "industry_auth_outbox"
 
 # As in flask_industry_auth.models (a revision never imports the package's current code).
 CREATE_BIGRAMS_FUNCTION = """\
-CREATE OR REPLACE FUNCTION industry_auth_bigrams(name text) RETURNS text[]
+CREATE OR REPLACE FUNCTION industry_auth_name_grams(name text) RETURNS text[]
 LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
-  SELECT coalesce(array_agg(DISTINCT substr(lower(name), i, 2)), '{}')
-  FROM generate_series(1, char_length(name) - 1) AS i
+  SELECT coalesce(array_agg(DISTINCT substr(lower(name), i, n)), '{}')
+  FROM generate_series(1, char_length(name)) AS i, generate_series(1, 2) AS n
+  WHERE i + n - 1 <= char_length(name)
 $$"""
 WAITING = "status IN ('pending', 'sending', 'failed')"
 
@@ -71,9 +72,9 @@ def upgrade():
     if _postgresql():
         op.execute(CREATE_BIGRAMS_FUNCTION)
         _create(
-            "ix_industry_auth_account_name_bigrams",
+            "ix_industry_auth_account_name_grams",
             ACCOUNT,
-            [sa.text("industry_auth_bigrams(business_name)")],
+            [sa.text("industry_auth_name_grams(business_name)")],
             postgresql_using="gin",
         )
     # (account_pk, id) serves what the account_pk index did, and an account's newest rows.
@@ -96,7 +97,7 @@ def downgrade():
     _create("ix_industry_auth_audit_account_pk", AUDIT, ["account_pk"])
     _drop("ix_industry_auth_audit_account", AUDIT)
     if _postgresql():
-        _drop("ix_industry_auth_account_name_bigrams", ACCOUNT)
-        op.execute("DROP FUNCTION IF EXISTS industry_auth_bigrams(text)")
+        _drop("ix_industry_auth_account_name_grams", ACCOUNT)
+        op.execute("DROP FUNCTION IF EXISTS industry_auth_name_grams(text)")
     _drop("ix_industry_auth_account_created", ACCOUNT)
     _drop("ix_industry_auth_account_email_key", ACCOUNT)
