@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -332,9 +332,24 @@ def delete(account_id: str, *, actor: str) -> str:
     return name
 
 
-def idle_accounts(days: int, *, for_update: bool = False) -> list:
+#: Accounts disabled in one transaction by :func:`disable_idle` (then committed and mailed).
+IDLE_BATCH = 500
+
+
+def idle_accounts(days: int, *, batch_size: int = IDLE_BATCH) -> Iterator:
     """Accounts that may be disabled and have not logged in for ``days`` days (counted from
-    activation, or from the application, when they never did)."""
+    activation, or from the application, when they never did), in id order, read
+    ``batch_size`` at a time (never all at once)."""
+    for batch in idle_batches(days, batch_size=batch_size):
+        yield from batch
+
+
+def idle_batches(
+    days: int, *, for_update: bool = False, batch_size: int = IDLE_BATCH
+) -> Iterator[list]:
+    """:func:`idle_accounts`, a list of at most ``batch_size`` at a time. ``for_update`` locks
+    each batch as it is read (FOR UPDATE SKIP LOCKED: an account another transaction holds is
+    left for the next run); the caller ends each batch's transaction before the next."""
     if days < 1:
         raise OperationRefused("--days must be at least 1", code="out_of_range")
     ia = get_state()
@@ -342,22 +357,47 @@ def idle_accounts(days: int, *, for_update: bool = False) -> list:
     cutoff = utcnow() - timedelta(days=days)
     states = [s for s in ia.lifecycle.states if "disable" in ia.lifecycle.operator_events(s)]
     last_seen = sa.func.coalesce(Account.last_login_at, Account.activated_at, Account.created_at)
-    query = sa.select(Account).where(Account.state.in_(states), last_seen < cutoff)
-    if for_update:
-        query = query.with_for_update()
-    return list(ia.db.session.scalars(query.order_by(Account.id)).all())
-
-
-def disable_idle(days: int, *, actor: str) -> list[str]:
-    """停用 every account idle for ``days`` days (:func:`idle_accounts`); commits. Returns
-    their account ids."""
-    accounts = idle_accounts(days, for_update=True)
-    for account in accounts:
-        get_state().lifecycle.fire(
-            account, "disable", actor=actor, detail=f"no login for {days} days"
+    after = 0
+    while True:
+        # Keyset on the primary key: each batch goes on where the last stopped. No index on
+        # the last login on purpose: a login would then update an index (no HOT update).
+        query = (
+            sa.select(Account)
+            .where(Account.id > after, Account.state.in_(states), last_seen < cutoff)
+            .order_by(Account.id)
+            .limit(batch_size)
         )
-    commit_and_dispatch()
-    return [account.account_id for account in accounts]
+        if for_update:
+            query = query.with_for_update(skip_locked=True)
+        batch = list(ia.db.session.scalars(query).all())
+        if not batch:
+            return
+        after = batch[-1].id
+        yield batch
+
+
+def disable_idle(
+    days: int,
+    *,
+    actor: str,
+    batch_size: int = IDLE_BATCH,
+    progress: Callable[[list[str]], None] | None = None,
+) -> int:
+    """停用 every account idle for ``days`` days (:func:`idle_accounts`), ``batch_size``
+    accounts per transaction: each batch commits, then its mail goes. ``progress`` is called
+    with the account ids of each batch done. Returns how many were disabled."""
+    _check_batch_size(batch_size)
+    lifecycle = get_state().lifecycle
+    count = 0
+    for batch in idle_batches(days, for_update=True, batch_size=batch_size):
+        for account in batch:
+            lifecycle.fire(account, "disable", actor=actor, detail=f"no login for {days} days")
+        done = [account.account_id for account in batch]
+        commit_and_dispatch()  # the batch's locks end here, then its mail goes
+        count += len(done)
+        if progress is not None:
+            progress(done)
+    return count
 
 
 AUDIT_FIELDS = (
@@ -402,7 +442,8 @@ def audit_trail(
     if until:
         query = query.where(AuditEvent.created_at < until)
     if limit:
-        # The latest ``limit`` rows, still oldest first.
+        # The latest ``limit`` rows, still oldest first: ix_industry_auth_audit_account
+        # (account_pk, id) read backwards from the account's newest row.
         query = query.order_by(AuditEvent.id.desc()).limit(limit)
         rows = reversed(ia.db.session.scalars(query).all())
     else:
@@ -411,24 +452,90 @@ def audit_trail(
     return ({name: getattr(row, name) for name in AUDIT_FIELDS} for row in rows)
 
 
-def prune_audit(days: int | None = None) -> int:
-    """Delete audit rows older than ``days`` (default ``INDUSTRY_AUTH_AUDIT_RETENTION_DAYS``).
-    Returns how many went."""
+#: Rows deleted per transaction by :func:`prune_audit` and :func:`purge_mail`.
+DELETE_BATCH = 10_000
+
+
+def prune_audit(
+    days: int | None = None,
+    *,
+    batch_size: int = DELETE_BATCH,
+    progress: Callable[[int], None] | None = None,
+) -> int:
+    """Delete audit rows older than ``days`` (default ``INDUSTRY_AUTH_AUDIT_RETENTION_DAYS``),
+    ``batch_size`` rows per transaction, oldest first, so that no lock is held long and no row
+    is loaded. ``progress`` is called with the running total after each batch. Returns how
+    many went."""
     days = days if days is not None else current_app.config["INDUSTRY_AUTH_AUDIT_RETENTION_DAYS"]
     if days < MIN_AUDIT_RETENTION_DAYS:
         raise OperationRefused(
             f"the audit trail is kept at least {MIN_AUDIT_RETENTION_DAYS} days (6 months)",
             code="out_of_range",
         )
-    ia = get_state()
-    AuditEvent = ia.models.AuditEvent
-    removed = ia.db.session.execute(
-        sa.delete(AuditEvent)
-        .where(AuditEvent.created_at < utcnow() - timedelta(days=days))
-        .execution_options(synchronize_session=False)
-    ).rowcount
-    ia.db.session.commit()
-    return removed
+    _check_batch_size(batch_size)
+    AuditEvent = get_state().models.AuditEvent
+    old = AuditEvent.created_at < utcnow() - timedelta(days=days)
+    # Read through ix_industry_auth_audit_created_at from where the last batch stopped: the
+    # index entries of rows already deleted are not walked again and again.
+    return _delete_in_batches(AuditEvent, old, AuditEvent.created_at, batch_size, progress)
+
+
+def purge_mail(
+    days: int | None = None,
+    *,
+    batch_size: int = DELETE_BATCH,
+    progress: Callable[[int], None] | None = None,
+) -> int:
+    """Delete from the outbox the mail sent more than ``days`` ago (default
+    ``INDUSTRY_AUTH_MAIL_RETENTION_DAYS``), and the mail given up on (``failed``) that was
+    written that long ago: any link or temporary password in it has long expired, so a
+    requeue could not help. Pending mail is never deleted. ``batch_size`` rows per
+    transaction; returns how many went."""
+    days = days if days is not None else current_app.config["INDUSTRY_AUTH_MAIL_RETENTION_DAYS"]
+    if days < 1:
+        raise OperationRefused("--days must be at least 1", code="out_of_range")
+    _check_batch_size(batch_size)
+    OutboxMail = get_state().models.OutboxMail
+    cutoff = utcnow() - timedelta(days=days)
+    old = sa.or_(
+        sa.and_(OutboxMail.status == "sent", OutboxMail.sent_at < cutoff),
+        sa.and_(OutboxMail.status == "failed", OutboxMail.created_at < cutoff),
+    )
+    # In id order (the primary key), from where the last batch stopped: mail is written in
+    # time order, so the old mail is at the start, and no index on sent_at is needed.
+    return _delete_in_batches(OutboxMail, old, OutboxMail.id, batch_size, progress)
+
+
+def _check_batch_size(batch_size: int) -> None:
+    if batch_size < 1:
+        raise OperationRefused("--batch-size must be at least 1", code="out_of_range")
+
+
+def _delete_in_batches(model, condition, key, batch_size: int, progress) -> int:
+    """Delete the rows of ``model`` matching ``condition``, ``batch_size`` at a time in the
+    order of ``key`` (an indexed column), each batch committed."""
+    session = get_state().db.session
+    removed, since = 0, None
+    while True:
+        query = sa.select(model.id, key).where(condition)
+        if since is not None:
+            # Rows deleted are gone: ">=" goes on at the last key without missing a tie.
+            query = query.where(key >= since)
+        batch = session.execute(query.order_by(key).limit(batch_size)).all()
+        if not batch:
+            return removed
+        session.execute(
+            sa.delete(model)
+            .where(model.id.in_([row[0] for row in batch]))
+            .execution_options(synchronize_session=False)
+        )
+        session.commit()
+        removed += len(batch)
+        since = batch[-1][1]
+        if progress is not None:
+            progress(removed)
+        if len(batch) < batch_size:
+            return removed
 
 
 def _locked_account(account_id: str):
