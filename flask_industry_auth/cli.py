@@ -105,7 +105,8 @@ def _print_page(result) -> None:
             f"{safe(a.account_id):14} {safe(a.business_id):11} {safe(a.state):16} "
             f"{safe(a.account_type):20} {safe(a.business_name)}"
         )
-    click.echo(f"page {result.page} of {result.pages} ({result.total} accounts)")
+    more = "+" if result.more else ""  # counting stopped at the cap
+    click.echo(f"page {result.page} of {result.pages}{more} ({result.total}{more} accounts)")
 
 
 @cli.command("list")
@@ -368,25 +369,31 @@ def revoke_delegation(delegation_id: int, actor: str | None) -> None:
 @cli.command("disable-idle")
 @click.option("--days", type=int, required=True, help="days without a login")
 @click.option("--dry-run", is_flag=True, help="only list the accounts")
-def disable_idle(days: int, dry_run: bool) -> None:
-    """停用 accounts that have not logged in for DAYS days."""
-    from .flows.operations import OperationRefused
+@click.option(
+    "--batch-size", type=int, default=500, show_default=True, help="accounts per transaction"
+)
+def disable_idle(days: int, dry_run: bool, batch_size: int) -> None:
+    """停用 accounts that have not logged in for DAYS days, a batch per transaction (each
+    committed, then mailed); prints each account id as its batch is done."""
+    from .flows.operations import OperationRefused, idle_accounts
     from .flows.operations import disable_idle as disable
 
+    def echo(account_ids: list[str]) -> None:
+        for account_id in account_ids:
+            click.echo(terminal_safe(account_id))
+
     try:
-        disabled = _idle_preview(days) if dry_run else disable(days, actor=_actor())
+        if dry_run:
+            count = 0
+            for account in idle_accounts(days, batch_size=batch_size):
+                echo([account.account_id])
+                count += 1  # noqa: SIM113 - a generator, streamed: no len()
+        else:
+            count = disable(days, actor=_actor(), batch_size=batch_size, progress=echo)
     except OperationRefused as exc:
         raise _refused(exc) from None
-    for account_id in disabled:
-        click.echo(terminal_safe(account_id))
     verb = "would disable" if dry_run else "disabled"
-    click.echo(f"{verb} {len(disabled)} account(s) idle for {days} days or more")
-
-
-def _idle_preview(days: int) -> list[str]:
-    from .flows.operations import idle_accounts
-
-    return [account.account_id for account in idle_accounts(days)]
+    click.echo(f"{verb} {count} account(s) idle for {days} days or more")
 
 
 @cli.command("audit")
@@ -448,16 +455,47 @@ class _Echo:
     type=int,
     help="keep this many days (default INDUSTRY_AUTH_AUDIT_RETENTION_DAYS, at least 180)",
 )
-def prune_audit(days: int | None) -> None:
-    """Delete audit rows older than the retention period."""
+@click.option(
+    "--batch-size", type=int, default=10_000, show_default=True, help="rows per transaction"
+)
+def prune_audit(days: int | None, batch_size: int) -> None:
+    """Delete audit rows older than the retention period, a batch per transaction (progress
+    on stderr)."""
     from .flows.operations import OperationRefused
     from .flows.operations import prune_audit as prune
 
     try:
-        removed = prune(days)
+        removed = prune(days, batch_size=batch_size, progress=_progress("audit row(s)"))
     except OperationRefused as exc:
         raise _refused(exc) from None
     click.echo(f"removed {removed} audit row(s)")
+
+
+@cli.command("purge-mail")
+@click.option(
+    "--days", type=int, help="keep this many days (default INDUSTRY_AUTH_MAIL_RETENTION_DAYS)"
+)
+@click.option(
+    "--batch-size", type=int, default=10_000, show_default=True, help="rows per transaction"
+)
+def purge_mail(days: int | None, batch_size: int) -> None:
+    """Delete sent mail, and mail given up on, older than the retention period from the
+    outbox, a batch per transaction (progress on stderr). Waiting mail is never deleted."""
+    from .flows.operations import OperationRefused
+    from .flows.operations import purge_mail as purge
+
+    try:
+        removed = purge(days, batch_size=batch_size, progress=_progress("mail(s)"))
+    except OperationRefused as exc:
+        raise _refused(exc) from None
+    click.echo(f"removed {removed} mail(s)")
+
+
+def _progress(what: str):
+    def report(removed: int) -> None:
+        click.echo(f"... {removed} {what} removed so far", err=True)
+
+    return report
 
 
 @cli.command("states")

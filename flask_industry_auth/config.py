@@ -733,6 +733,13 @@ SETTINGS: tuple[Setting, ...] = (
         "(the baseline asks for at least 6 months, so less than 180 is refused, under "
         "TESTING too).",
     ),
+    Setting(
+        "INDUSTRY_AUTH_MAIL_RETENTION_DAYS",
+        30,
+        _integer(1),
+        "Days sent mail stays in the outbox (only its metadata: bodies are erased once sent), "
+        "and mail given up on too; ``flask industry-auth purge-mail`` removes older mail.",
+    ),
 )
 
 #: Every setting's default; ``configure`` copies these into ``app.config`` with setdefault.

@@ -41,17 +41,32 @@ def alembic_config(connection: sa.Connection | None = None) -> Config:
     config = Config()
     config.set_main_option("script_location", str(resource_dir("migrations")))
     config.attributes["connection"] = connection
-    config.attributes["target_metadata"] = target_metadata()
+    config.attributes["target_metadata"] = target_metadata(
+        connection.dialect.name if connection is not None else None
+    )
     config.attributes["version_table"] = VERSION_TABLE
     return config
 
 
-def target_metadata() -> sa.MetaData:
-    """A MetaData with only the package's tables (for autogenerate and comparisons)."""
+def target_metadata(dialect: str | None = None) -> sa.MetaData:
+    """A MetaData with only the package's tables (for autogenerate and comparisons); given a
+    ``dialect`` name, without the indexes made only on another database (``ddl_if``: the
+    business-name index is PostgreSQL's)."""
     metadata = sa.MetaData()
     for table in get_state().models.tables:
-        table.to_metadata(metadata)
+        copy = table.to_metadata(metadata)
+        if dialect is None:
+            continue
+        # The copy does not keep ``ddl_if``: ask the model's own index.
+        elsewhere = {index.name for index in table.indexes if not _made_on(index, dialect)}
+        for index in [index for index in copy.indexes if index.name in elsewhere]:
+            copy.indexes.discard(index)
     return metadata
+
+
+def _made_on(index: sa.Index, dialect: str) -> bool:
+    only = getattr(index, "_ddl_if", None)
+    return only is None or only.dialect in (None, dialect)
 
 
 def upgrade(revision: str = "heads") -> None:
@@ -60,15 +75,18 @@ def upgrade(revision: str = "heads") -> None:
     Tables made without these revisions (``db.create_all()``, or a host migration that copied
     them) are taken over when they match the newest revision exactly; otherwise
     :class:`MigrationError` says what differs and what to run."""
-    with get_state().db.engine.begin() as connection:
+    with get_state().db.engine.connect() as connection:
         config = alembic_config(connection)
-        _adopt_unversioned_tables(connection, config)
+        with connection.begin():
+            _adopt_unversioned_tables(connection, config)
+        # Alembic runs its own transaction per revision (migrations/env.py): a revision that
+        # builds an index concurrently on PostgreSQL leaves it for an autocommit block.
         command.upgrade(config, revision)
 
 
 def stamp(revision: str) -> None:
     """Record that the package's tables are at ``revision`` without changing them."""
-    with get_state().db.engine.begin() as connection:
+    with get_state().db.engine.connect() as connection:
         command.stamp(alembic_config(connection), revision)
 
 
@@ -83,7 +101,7 @@ def schema_differences(connection: sa.Connection) -> list[Any]:
             "include_name": _only_package_tables,
         },
     )
-    return compare_metadata(context, target_metadata())
+    return compare_metadata(context, target_metadata(connection.dialect.name))
 
 
 def _only_package_tables(name: str | None, type_: str, parent_names: Any) -> bool:
@@ -169,5 +187,5 @@ def _object_filter(ours: frozenset[str], host_filter: Any) -> Any:
 
 def downgrade(revision: str = "base") -> None:
     """Downgrade the package's tables to ``revision`` (default: none at all)."""
-    with get_state().db.engine.begin() as connection:
+    with get_state().db.engine.connect() as connection:
         command.downgrade(alembic_config(connection), revision)

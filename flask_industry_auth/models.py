@@ -159,7 +159,8 @@ class AuditEventMixin:
 
     id: Mapped[int] = mapped_column(primary_key=True)
     # No foreign key: the trail outlives the account it describes.
-    account_pk: Mapped[int | None] = mapped_column(index=True)
+    # Indexed with ``id`` (``ix_industry_auth_audit_account``): an account's newest rows.
+    account_pk: Mapped[int | None]
     account_id: Mapped[str | None] = mapped_column(sa.String(32))
     event: Mapped[str] = mapped_column(sa.String(40))
     from_state: Mapped[str | None] = mapped_column(sa.String(32))
@@ -236,6 +237,41 @@ class OutboxMailMixin:
     sent_at: Mapped[datetime | None]
 
 
+#: The distinct one- and two-character substrings of ``lower(name)``: what the GIN index on
+#: account names holds, so that any substring is found by index (CJK names have no words to
+#: split, and pg_trgm needs three characters). IMMUTABLE, as an index expression must be.
+GRAMS_FUNCTION = "industry_auth_name_grams"
+CREATE_GRAMS_FUNCTION = """\
+CREATE OR REPLACE FUNCTION industry_auth_name_grams(name text) RETURNS text[]
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
+  SELECT coalesce(array_agg(DISTINCT substr(lower(name), i, n)), '{}')
+  FROM generate_series(1, char_length(name)) AS i, generate_series(1, 2) AS n
+  WHERE i + n - 1 <= char_length(name)
+$$"""
+
+#: Mail a sender may still take or staff may requeue: the outbox's partial index holds only
+#: these, so it stays small however much sent mail the table keeps.
+WAITING_MAIL = ("pending", "sending", "failed")
+
+
+def _account_indexes() -> tuple:
+    grams = sa.Index(
+        "ix_industry_auth_account_name_grams",
+        sa.func.industry_auth_name_grams(sa.literal_column("business_name")),
+        postgresql_using="gin",
+    ).ddl_if(dialect="postgresql")
+    return (
+        sa.Index("ix_industry_auth_account_email_key", "email_key"),
+        # Newest first, for the search pages.
+        sa.Index("ix_industry_auth_account_created", "created_at", "id"),
+        grams,
+    )
+
+
+def _waiting_mail_where() -> sa.ColumnElement:
+    return sa.text("status IN ({})".format(", ".join(f"'{s}'" for s in WAITING_MAIL)))
+
+
 _MODELS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
@@ -251,6 +287,7 @@ def build_models(db) -> SimpleNamespace:
             sa.UniqueConstraint(
                 "certificate_issuer", "certificate_serial", name="uq_industry_auth_account_card"
             ),
+            *_account_indexes(),
         )
 
     class PasswordHistory(PasswordHistoryMixin, db.Model):
@@ -258,13 +295,22 @@ def build_models(db) -> SimpleNamespace:
 
     class AuditEvent(AuditEventMixin, db.Model):
         __tablename__ = f"{TABLE_PREFIX}audit"
+        __table_args__ = (sa.Index("ix_industry_auth_audit_account", "account_pk", "id"),)
 
     class Challenge(ChallengeMixin, db.Model):
         __tablename__ = f"{TABLE_PREFIX}challenge"
 
     class OutboxMail(OutboxMailMixin, db.Model):
         __tablename__ = f"{TABLE_PREFIX}outbox"
-        __table_args__ = (sa.Index("ix_industry_auth_outbox_due", "status", "next_attempt_at"),)
+        __table_args__ = (
+            sa.Index(
+                "ix_industry_auth_outbox_waiting",
+                "status",
+                "next_attempt_at",
+                postgresql_where=_waiting_mail_where(),
+                sqlite_where=_waiting_mail_where(),
+            ),
+        )
 
     class Delegation(DelegationMixin, db.Model):
         __tablename__ = f"{TABLE_PREFIX}delegation"
@@ -280,6 +326,12 @@ def build_models(db) -> SimpleNamespace:
             m.__table__
             for m in (Account, PasswordHistory, AuditEvent, OutboxMail, Challenge, Delegation)
         ],
+    )
+    # db.create_all() makes the function the name index needs (revision 0004 does otherwise).
+    sa.event.listen(
+        Account.__table__,
+        "before_create",
+        sa.DDL(CREATE_GRAMS_FUNCTION).execute_if(dialect="postgresql"),
     )
     _MODELS[db] = models
     return models

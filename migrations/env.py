@@ -17,6 +17,9 @@ context.configure(
     version_table=config.attributes.get("version_table", "industry_auth_alembic_version"),
     render_as_batch=connection.dialect.name == "sqlite",
     compare_type=True,
+    # One transaction per revision, begun here (the connection comes without one), so that a
+    # revision may leave it for an autocommit block (CREATE INDEX CONCURRENTLY).
+    transaction_per_migration=True,
 )
 with context.begin_transaction():
     context.run_migrations()

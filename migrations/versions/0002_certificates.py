@@ -34,9 +34,26 @@ def upgrade():
     with op.batch_alter_table("industry_auth_account", schema=None) as batch_op:
         batch_op.add_column(sa.Column("certificate_issuer", sa.String(length=500), nullable=True))
         batch_op.add_column(sa.Column("certificate_serial", sa.String(length=64), nullable=True))
-        batch_op.create_unique_constraint(
-            "uq_industry_auth_account_card", ["certificate_issuer", "certificate_serial"]
+        if op.get_bind().dialect.name != "postgresql":
+            batch_op.create_unique_constraint(
+                "uq_industry_auth_account_card", ["certificate_issuer", "certificate_serial"]
+            )
+    if op.get_bind().dialect.name == "postgresql":
+        _unique_card_concurrently()
+
+
+def _unique_card_concurrently():
+    """The same UNIQUE constraint, without holding the accounts table locked while its index
+    is built: the index is built concurrently, then the constraint takes it over (a brief
+    lock, no scan). A failed build's INVALID leftover is dropped first."""
+    name = "uq_industry_auth_account_card"
+    with op.get_context().autocommit_block():
+        op.execute(f"DROP INDEX CONCURRENTLY IF EXISTS {name}")
+        op.execute(
+            f"CREATE UNIQUE INDEX CONCURRENTLY {name} "
+            "ON industry_auth_account (certificate_issuer, certificate_serial)"
         )
+    op.execute(f"ALTER TABLE industry_auth_account ADD CONSTRAINT {name} UNIQUE USING INDEX {name}")
 
 
 def downgrade():
