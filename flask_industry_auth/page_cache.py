@@ -58,6 +58,7 @@ class _Page:
     csrf: bool  # holds the CSRF sentinel
     nonce: bool  # holds the nonce sentinel
     environ: tuple  # what the render noted in the environ for the hooks (the CSP's card service)
+    config: tuple  # (key, value) of the settings it was rendered with
 
 
 class PageCache:
@@ -113,6 +114,8 @@ def render_once(template: str, context: Callable[[], dict]) -> str | None:
         return None
     key = (template, current_locale(), request.script_root, request.path, request.query_string)
     page = cache.get(key)
+    if page is not None and not _same_settings(page.config):
+        page = None  # a setting changed since (tests, a host's runtime change): render again
     if page is None:
         values = context()
         if not cache.is_static(template, frozenset(values)):
@@ -128,6 +131,23 @@ def render_once(template: str, context: Callable[[], dict]) -> str | None:
     if page.nonce:
         text = text.replace(cache.nonce_sentinel, csp_nonce())
     return text
+
+
+#: Flask's settings that the page's URLs depend on; the package's are all ``INDUSTRY_AUTH_*``.
+_URL_SETTINGS = ("APPLICATION_ROOT", "SERVER_NAME", "PREFERRED_URL_SCHEME")
+
+
+def _settings() -> tuple:
+    config = current_app.config
+    keys = [key for key in config if key.startswith("INDUSTRY_AUTH_")]
+    return tuple((key, config.get(key)) for key in (*keys, *_URL_SETTINGS))
+
+
+def _same_settings(settings: tuple) -> bool:
+    config = current_app.config
+    return len(settings) == sum(1 for key in config if key.startswith("INDUSTRY_AUTH_")) + len(
+        _URL_SETTINGS
+    ) and all(config.get(key) is value for key, value in settings)
 
 
 def _may_cache() -> bool:
@@ -164,7 +184,8 @@ def _fill(cache: PageCache, template: str, context: dict) -> _Page | None:
     csrf, has_nonce = cache.csrf_sentinel in text, cache.nonce_sentinel in text
     if ("csrf" in asked) != csrf or ("nonce" in asked) != has_nonce:
         return None  # a template changed a sentinel on its way (a filter): no copy can be made
-    return _Page(text=text, csrf=csrf, nonce=has_nonce, environ=environ)
+    settings = _settings()
+    return _Page(text=text, csrf=csrf, nonce=has_nonce, environ=environ, config=settings)
 
 
 def static_chain(env: Environment, template: str, *, base_template: str, names) -> bool:

@@ -246,3 +246,13 @@ def test_a_cached_page_is_the_rendered_page_but_for_its_token(make, locale, quer
     (cached_page, cached_headers), (rendered_page, rendered_headers) = pages
     assert without(cached_page) == without(rendered_page)
     assert cached_headers == rendered_headers
+
+
+def test_a_setting_changed_at_runtime_renders_the_page_again(app):
+    client = app.test_client()
+    assert "localhost:61161" in text_of(client.get("/account/login?type=business"))
+    app.config["INDUSTRY_AUTH_HIPKI_URL"] = "http://127.0.0.1:61999"
+    response = client.get("/account/login?type=business")
+    assert "127.0.0.1:61999" in text_of(response) and "localhost:61161" not in text_of(response)
+    assert "http://127.0.0.1:61999" in response.headers["Content-Security-Policy"]
+    assert cached_pages(app) == 1  # the old page replaced
