@@ -23,6 +23,7 @@ from .i18n import lazy_gettext, select_locale
 from .lifecycle import Lifecycle, add_approval
 from .migrate import exclude_from_host_migrations
 from .models import build_models
+from .page_cache import PageCache
 from .passwords import Hasher
 from .ratelimit import init_limiter
 from .sessions import guard_user_loader
@@ -105,6 +106,7 @@ class IndustryAuth:
             ),
             revocation=revocation,
             trust=_trust(config),
+            page_cache=PageCache(),
         )
         self._init_login(app)
         if "mail" not in app.extensions:

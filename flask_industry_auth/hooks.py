@@ -107,21 +107,31 @@ _TOKEN_ENDPOINTS = frozenset({"industry_auth.activate"})
 def security_headers(response):
     """The package's pages' security headers (CSP, framing, referrer, no caching)."""
     headers = response.headers
-    csp = current_app.config["INDUSTRY_AUTH_CSP"]
+    config = current_app.config
+    endpoint = request.endpoint
+    # Headers.setdefault raises and catches a KeyError for each header that is missing, which
+    # is every one here: look the names up once (a tenth of a cached login page's time).
+    present = {name.lower() for name in headers.keys()}  # noqa: SIM118 (Headers iterates pairs)
+
+    def default(name: str, value: str) -> None:
+        if name.lower() not in present:
+            headers.add(name, value)
+
+    csp = config["INDUSTRY_AUTH_CSP"]
     if csp:
-        headers.setdefault("Content-Security-Policy", policy_with_service(policy_with_nonce(csp)))
-    headers.setdefault("X-Content-Type-Options", "nosniff")
-    headers.setdefault("X-Frame-Options", "DENY")
-    if request.endpoint in _TOKEN_ENDPOINTS:
+        default("Content-Security-Policy", policy_with_service(policy_with_nonce(csp)))
+    default("X-Content-Type-Options", "nosniff")
+    default("X-Frame-Options", "DENY")
+    if endpoint in _TOKEN_ENDPOINTS:
         headers["Referrer-Policy"] = "no-referrer"
     else:
-        headers.setdefault("Referrer-Policy", "same-origin")
-    if request.endpoint != "industry_auth.static":
+        default("Referrer-Policy", "same-origin")
+    if endpoint != "industry_auth.static":
         # Account pages hold personal data: no copy in any cache, back button included.
         headers["Cache-Control"] = "no-store"
-    hsts = current_app.config.get("INDUSTRY_AUTH_HSTS_SECONDS")
+    hsts = config.get("INDUSTRY_AUTH_HSTS_SECONDS")
     if hsts and request.is_secure:
-        headers.setdefault("Strict-Transport-Security", f"max-age={hsts}; includeSubDomains")
+        default("Strict-Transport-Security", f"max-age={hsts}; includeSubDomains")
     return response
 
 

@@ -41,6 +41,8 @@ class IndustryAuthState:
     limiter: Any = None
     #: The ``LoginManager`` the package created (``None``: the host brought its own).
     login_manager: LoginManager | None = None
+    #: The login page rendered once per locale and address (``page_cache.PageCache``).
+    page_cache: Any = None
     mail_threads: weakref.WeakSet = field(default_factory=weakref.WeakSet)
 
 

@@ -15,7 +15,7 @@ from flask import (
     url_for,
 )
 
-from . import dates, forms, hooks, language_switch, messages, sessions, signing
+from . import dates, forms, hooks, language_switch, messages, page_cache, sessions, signing
 from .certificates.errors import CertificateRefused
 from .filing import account_required, current_account
 from .flows import activation, authentication, certificate, recovery, registration
@@ -176,6 +176,11 @@ def resend_activation():
 
 @blueprint.route("/login", methods=["GET", "POST"])
 def login():
+    # An anonymous GET: the page rendered once for this locale and address, with this
+    # request's CSRF token and nonce (page_cache).
+    page = page_cache.render_once("industry_auth/login.html", _login_page)
+    if page is not None:
+        return page
     form = language_switch.filled(forms.LoginForm) or forms.LoginForm()
     failure = None
     if form.validate_on_submit():
@@ -193,6 +198,10 @@ def login():
     return render_template(
         "industry_auth/login.html", form=form, failure=failure, login_type=login_type
     )
+
+
+def _login_page() -> dict:
+    return {"form": forms.LoginForm(), "failure": None, "login_type": _login_type("password")}
 
 
 #: The login page's windows, the manual's 登入畫面 icons: ``?type=`` picks one.
