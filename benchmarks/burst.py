@@ -306,7 +306,7 @@ def run_mix(
     cycle: Sequence[str],
     connections: int,
     seconds: float,
-    accounts: int,
+    args,
 ) -> dict:
     """Drive ``server`` with ``cycle`` over ``connections`` for ``seconds``; wrk's figures,
     the workers' CPU per request, their peak memory, and the errors."""
@@ -315,13 +315,13 @@ def run_mix(
         requests,
         cycle,
         nonce=nonce,
-        accounts=accounts,
+        accounts=args.accounts,
         markers=FAILURE_MARKERS[server.app],
         login_path=LOGIN_PATH[server.app],
     )
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as file:
         file.write(script)
-    idle_before = wait_for_quiet()
+    idle_before = wait_for_quiet(patience=args.patience)
     pids = server.workers()
     before, busy_before = cpu_seconds(pids), machine_busy_seconds()
     done = subprocess.run(
@@ -368,23 +368,30 @@ def rss_mb(pids: list[int]) -> float:
     return max(sizes)
 
 
-def measure(server: Server, args) -> dict:
-    """Each path alone (its CPU cost), then the mix at each connection count."""
-    # The workers' resident size once warm, before any argon2 hash: the memory rule's base.
-    browser = Browser(server.base)
-    for _ in range(20):
-        browser.get(LOGIN_PATH[server.app])
-    baseline = rss_mb(server.workers())
-    requests = app_requests(server)
-    alone = {
-        name: run_mix(server, requests, [name], 8, args.calibrate_seconds, args.accounts)
-        for name in requests
-    }
+def measure(servers: dict[str, Server], args) -> dict[str, dict]:
+    """Each path alone (its CPU cost), then the mix at each connection count; the apps
+    alternate within each step, so a disturbance of the machine falls on both alike (an
+    idle server costs nothing)."""
+    results, requests = {}, {}
+    for app, server in servers.items():
+        # The workers' resident size once warm, before any argon2 hash: the memory rule's base.
+        browser = Browser(server.base)
+        for _ in range(20):
+            browser.get(LOGIN_PATH[app])
+        results[app] = {"alone": {}, "sweep": [], "baseline_mb": rss_mb(server.workers())}
+        requests[app] = app_requests(server)
+    for name, _ in MIX:
+        for app, server in servers.items():
+            results[app]["alone"][name] = run_mix(
+                server, requests[app], [name], 8, args.calibrate_seconds, args
+            )
     cycle = weighted_cycle(MIX)
-    sweep = [
-        run_mix(server, requests, cycle, c, args.seconds, args.accounts) for c in args.connections
-    ]
-    return {"alone": alone, "sweep": sweep, "baseline_mb": baseline}
+    for connections in args.connections:
+        for app, server in servers.items():
+            results[app]["sweep"].append(
+                run_mix(server, requests[app], cycle, connections, args.seconds, args)
+            )
+    return results
 
 
 def sustained(sweep: list[dict]) -> dict | None:
@@ -429,13 +436,14 @@ def report(label: str, results: dict[str, dict], args) -> None:
     print("Mix: " + ", ".join(f"{name} {weight} %" for name, weight in MIX) + ".")
     print(
         "Worker cores: the two gunicorn workers' CPU; machine cores: every process's "
-        "(PostgreSQL, wrk, and any other load on the machine).\n"
+        "(PostgreSQL, wrk, and any other load on the machine); busy before: the machine's "
+        "busy cores in the second before the run (another load if well above 0).\n"
     )
     print(
         "| app | connections | req/s | logins/s | p50 ms | p99 ms | CPU ms/req"
-        " | worker cores | machine cores | peak MB/worker | errors |"
+        " | worker cores | machine cores | busy before | peak MB/worker | errors |"
     )
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     login_share = mix_share()["POST login"]
     for app in APPS:
         for run in results[app]["sweep"]:
@@ -443,7 +451,8 @@ def report(label: str, results: dict[str, dict], args) -> None:
                 f"| {app} | {run['connections']} | {run['rps']:.1f} | "
                 f"{run['rps'] * login_share:.1f} | {run['p50']:.0f} | {run['p99']:.0f} | "
                 f"{run['cpu_ms']:.2f} | {run['worker_cores']:.2f} | "
-                f"{run['machine_cores']:.2f} | {run['mem_mb']:.0f} | {run['errors']} |"
+                f"{run['machine_cores']:.2f} | {run['busy_before']:.2f} | "
+                f"{run['mem_mb']:.0f} | {run['errors']} |"
             )
     print("\n#### The highest rate sustained (no errors; fewest connections within 5 %)\n")
     print(
@@ -521,6 +530,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="closed-loop connection counts, comma-separated (default 2,4,8,16)",
     )
     parser.add_argument("--accounts", type=int, default=10_000)
+    parser.add_argument(
+        "--patience",
+        type=float,
+        default=120,
+        help="seconds to wait for an idle machine before each run (then it runs anyway)",
+    )
     parser.add_argument("--postgres", default="postgresql+psycopg://postgres@127.0.0.1:5432")
     parser.add_argument("--database-prefix", default="burst")
     parser.add_argument(
@@ -538,12 +553,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     urls = {**(databases(args.postgres, args.database_prefix, fresh) if fresh else {})}
     urls.update({app: url for app, url in given.items() if url})
     for label in args.argon2 or list(ARGON2):
-        results = {}
-        for app in APPS:  # one app at a time: the other's workers would share the cores
-            server = BurstServer(app, urls[app], ARGON2[label], args.accounts, app in fresh)
-            try:
-                results[app] = measure(server, args)
-            finally:
+        servers = {}
+        try:
+            for app in APPS:
+                servers[app] = BurstServer(
+                    app, urls[app], ARGON2[label], args.accounts, seed=app in fresh
+                )
+            results = measure(servers, args)
+        finally:
+            for server in servers.values():
                 server.stop()
         report(label, results, args)
         sys.stdout.flush()
