@@ -19,6 +19,7 @@ import argparse
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -546,6 +547,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--bare-database", help="the same for the limit")
     parser.add_argument("--argon2", choices=list(ARGON2), action="append")
     args = parser.parse_args(argv)
+    # A TERM (make interrupted, a timeout) stops the gunicorn servers too, as Ctrl-C does.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     if not shutil.which("wrk"):
         sys.exit("wrk is needed: apt-get install wrk")
     given = {"ours": args.ours_database, "bare": args.bare_database}
