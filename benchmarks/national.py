@@ -337,32 +337,27 @@ def operators(url: str, repeat: int = 100) -> dict:
                     for piece in pieces[:20]
                 )
             }
-            due = connection.execute(
-                sa.text("EXPLAIN (ANALYZE, FORMAT TEXT) " + _due_query(app))
-            ).scalars()
-            results["outbox due query plan"] = {"plan": "\n".join(due)}
+            plans = []
+            for query in _due_queries(app):
+                plans += connection.execute(sa.text("EXPLAIN (ANALYZE) " + query)).scalars()
+                plans.append("")
+            results["outbox due query plan"] = {"plan": "\n".join(plans).strip()}
         engine.dispose()
     return results
 
 
-def _due_query(app) -> str:
-    """The SQL of the outbox's due query, as the sender runs it, with literal values."""
+def _due_queries(app) -> list[str]:
+    """The SQL of the outbox sender's looks, as it runs them, with literal values."""
     from flask_industry_auth import mail
     from flask_industry_auth.models import utcnow
     from flask_industry_auth.state import get_state
 
     outbox = get_state().models.OutboxMail.__table__
-    query = (
-        sa.select(outbox.c.id)
-        .where(mail._due(outbox, utcnow(), False))
-        .order_by(outbox.c.id)
-        .limit(100)
-    )
-    return str(
-        query.compile(
-            dialect=sa.dialects.postgresql.dialect(), compile_kwargs={"literal_binds": True}
-        )
-    )
+    dialect = sa.dialects.postgresql.dialect()
+    return [
+        str(query.compile(dialect=dialect, compile_kwargs={"literal_binds": True}))
+        for query in mail.due_queries(outbox, utcnow(), False, 100)
+    ]
 
 
 class JobWatch:

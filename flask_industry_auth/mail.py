@@ -377,6 +377,33 @@ def _due(outbox, now, include_deferred: bool):
     return sa.or_(pending, sa.and_(outbox.c.status == "sending", outbox.c.claimed_at < stale))
 
 
+def due_queries(outbox, now, include_deferred: bool, limit: int) -> tuple[sa.Select, sa.Select]:
+    """The sender's two looks at the outbox (see :func:`_due_ids`): mail a dead sender left
+    half-sent, and mail waiting longest, each at most ``limit`` ids."""
+    stale = now - timedelta(seconds=current_app.config["INDUSTRY_AUTH_MAIL_CLAIM_SECONDS"])
+    abandoned = (
+        sa.select(outbox.c.id)
+        .where(outbox.c.status == "sending", outbox.c.claimed_at < stale)
+        .order_by(outbox.c.id)
+        .limit(limit)
+    )
+    waiting = sa.select(outbox.c.id).where(outbox.c.status == "pending")
+    if not include_deferred:
+        waiting = waiting.where(outbox.c.next_attempt_at <= now)
+    return abandoned, waiting.order_by(outbox.c.next_attempt_at, outbox.c.id).limit(limit)
+
+
+def _due_ids(outbox, now, include_deferred: bool, limit: int) -> list[int]:
+    """The ids :func:`_due` admits, at most ``limit``: mail left by a dead sender first, then
+    the longest waiting. Two queries, each one range of the waiting-mail index read in its
+    order, so that millions of sent rows are never looked at (one query with the ``OR`` of
+    :func:`_due` and ``ORDER BY id`` lets the planner walk the primary key past them)."""
+    session = get_state().db.session
+    abandoned, pending = due_queries(outbox, now, include_deferred, limit)
+    ids = list(session.scalars(abandoned))
+    return ids + list(session.scalars(pending.limit(limit - len(ids))))
+
+
 def _claim(row_id: int, include_deferred: bool) -> bool:
     """Take one mail for this sender with a conditional UPDATE; False when another has it."""
     state = get_state()
@@ -404,12 +431,7 @@ def deliver_due(
     session = state.db.session
     counts = {"sent": 0, "retry": 0, "failed": 0}
     try:
-        due_ids = session.scalars(
-            sa.select(outbox.c.id)
-            .where(_due(outbox, utcnow(), include_deferred))
-            .order_by(outbox.c.id)
-            .limit(limit)
-        ).all()
+        due_ids = _due_ids(outbox, utcnow(), include_deferred, limit)
         session.commit()  # the look is over: hold no transaction (and no lock) while sending
         for row_id in due_ids:
             if stop is not None and stop.is_set():

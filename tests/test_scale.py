@@ -116,11 +116,6 @@ def test_postgresql_finds_names_and_due_mail_by_index(app):
         )
         assert "ix_industry_auth_account_name_grams" in plan
         plan = _plan(
-            "SELECT id FROM industry_auth_outbox WHERE status = 'pending' "
-            "AND next_attempt_at <= now() ORDER BY id LIMIT 100"
-        )
-        assert "ix_industry_auth_outbox_waiting" in plan
-        plan = _plan(
             "SELECT id FROM industry_auth_audit WHERE account_pk = 1 ORDER BY id DESC LIMIT 100"
         )
         assert "ix_industry_auth_audit_account" in plan
@@ -217,3 +212,33 @@ def test_revision_0004_down_and_up(app):
             assert schema_differences(connection) == []
         with db.engine.begin() as connection:
             connection.execute(sa.text(f"DROP TABLE {VERSION_TABLE}"))
+
+
+def test_postgresql_sender_reads_only_waiting_mail_past_many_sent(app):
+    """The sender's own queries, on an outbox of sent mail with the due mail newest (as it
+    is in life): each is a range of the waiting-mail index, never a walk of the table or of
+    its primary key past the sent rows."""
+    if not _postgresql(app):
+        pytest.skip("PostgreSQL only: INDUSTRY_AUTH_TEST_DATABASE_URL")
+    from flask_industry_auth.mail import due_queries
+
+    with app.app_context():
+        outbox = auth.models.OutboxMail.__table__
+        db.session.execute(
+            sa.text(
+                "INSERT INTO industry_auth_outbox (kind, recipient, subject, status, attempts, "
+                "next_attempt_at, created_at, sent_at) SELECT 'activation', 'a@example.com', "
+                "'s', CASE WHEN g > 30000 - 5 THEN 'pending' ELSE 'sent' END, 1, "
+                "now() - interval '1 day', now() - interval '1 day', now() FROM "
+                "generate_series(1, 30000) AS g"
+            )
+        )
+        db.session.execute(sa.text("ANALYZE industry_auth_outbox"))
+        for query in due_queries(outbox, utcnow(), False, 100):
+            compiled = query.compile(db.engine, compile_kwargs={"literal_binds": True})
+            plan = _plan(str(compiled))
+            assert "ix_industry_auth_outbox_waiting" in plan, plan
+            assert "Seq Scan" not in plan and "industry_auth_outbox_pkey" not in plan, plan
+        pending = db.session.scalars(due_queries(outbox, utcnow(), False, 100)[1]).all()
+        assert len(pending) == 5
+        db.session.rollback()
