@@ -258,6 +258,11 @@ def main() -> int:
     parser.add_argument(
         "--scale", type=float, default=1.0, help="with --national: a fraction of its size"
     )
+    parser.add_argument(
+        "--migrations-again",
+        action="store_true",
+        help="with --national: time the migrations again on the data set left by a run",
+    )
     args = parser.parse_args()
     if args.national:
         from benchmarks import national

@@ -736,7 +736,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "INDUSTRY_AUTH_MAIL_RETENTION_DAYS",
         30,
-        _integer(1),
+        _integer(1, 36_500),
         "Days sent mail stays in the outbox (only its metadata: bodies are erased once sent), "
         "and mail given up on too; ``flask industry-auth purge-mail`` removes older mail.",
     ),

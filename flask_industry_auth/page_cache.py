@@ -94,15 +94,46 @@ class PageCache:
     def is_static(self, template: str, view_names: frozenset[str]) -> bool:
         """Whether ``template``'s chain reads nothing its address does not fix, given the
         names the view passes."""
-        known = self._static.get((template, view_names))
+        host_names = _host_context_names()
+        known = self._static.get((template, view_names, host_names))
         if known is None:
-            known = self._static[template, view_names] = static_chain(
+            known = self._static[template, view_names, host_names] = static_chain(
                 current_app.jinja_env,
                 template,
                 base_template=current_app.config["INDUSTRY_AUTH_BASE_TEMPLATE"],
                 names=_FLASK_NAMES | set(template_context()) | view_names,
+                host_names=host_names,
             )
         return known
+
+
+#: Whose context processors, filters and tests only give what the page's address fixes.
+_TRUSTED_MODULES = (
+    "flask_industry_auth",
+    "flask.",
+    "jinja2",
+    "markupsafe",
+    "flask_wtf",
+    "flask_babel",
+)
+
+
+def _trusted(function) -> bool:
+    module = getattr(function, "__module__", None) or ""
+    # Jinja's own include ``len``, ``abs`` and the comparison operators.
+    return module.startswith(_TRUSTED_MODULES) or module in ("flask", "builtins", "_operator")
+
+
+def _host_context_names() -> frozenset[str]:
+    """The names a host's own context processors give this request's templates: values that
+    may be anyone's (a host's notices, its user), so a template that reads one is not cached
+    even where it also sets a name of the same spelling."""
+    names: set[str] = set()
+    for scope in (None, *request.blueprints):
+        for function in current_app.template_context_processors.get(scope, ()):
+            if not _trusted(function):
+                names |= set(function())
+    return frozenset(names)
 
 
 def render_once(template: str, context: Callable[[], dict]) -> str | None:
@@ -112,7 +143,17 @@ def render_once(template: str, context: Callable[[], dict]) -> str | None:
     cache = get_state().page_cache
     if cache is None or not _may_cache():
         return None
-    key = (template, current_locale(), request.script_root, request.path, request.query_string)
+    # The host and scheme too: an external URL on the page (a host layout's canonical link)
+    # must not carry one visitor's forged Host header to the next.
+    key = (
+        template,
+        current_locale(),
+        request.scheme,
+        request.host,
+        request.script_root,
+        request.path,
+        request.query_string,
+    )
     page = cache.get(key)
     if page is not None and not _same_settings(page.config):
         page = None  # a setting changed since (tests, a host's runtime change): render again
@@ -188,7 +229,14 @@ def _fill(cache: PageCache, template: str, context: dict) -> _Page | None:
     return _Page(text=text, csrf=csrf, nonce=has_nonce, environ=environ, config=settings)
 
 
-def static_chain(env: Environment, template: str, *, base_template: str, names) -> bool:
+def static_chain(
+    env: Environment,
+    template: str,
+    *,
+    base_template: str,
+    names,
+    host_names: frozenset[str] = frozenset(),
+) -> bool:
     """Whether ``template``, with everything it extends, includes and imports, reads only
     ``names`` (the context fixed by the page's key), the names it sets itself, and of
     ``request`` only what its address fixes. ``industry_auth_base_template`` resolves to
@@ -207,6 +255,11 @@ def static_chain(env: Environment, template: str, *, base_template: str, names) 
         except TemplateNotFound:
             return False
         tree = env.parse(source, name)
+        # A host's filter or test may read the session, ``g`` or the user: not cached.
+        for node in tree.find_all((nodes.Filter, nodes.Test)):
+            table = env.filters if isinstance(node, nodes.Filter) else env.tests
+            if node.name not in table or not _trusted(table[node.name]):
+                return False
         for node in tree.find_all(nodes.Name):
             (read if node.ctx == "load" else own).add(node.name)
         for node in tree.find_all((nodes.Import, nodes.FromImport, nodes.Macro)):
@@ -239,4 +292,6 @@ def static_chain(env: Environment, template: str, *, base_template: str, names) 
     # A name the chain sets for itself is its own, unless it is a global's (``session``…):
     # those count only if allowed.
     own -= set(env.globals)
+    if read & host_names:
+        return False
     return read <= own | set(names) | _PURE_GLOBALS | _UNSET_NAMES

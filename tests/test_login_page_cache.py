@@ -256,3 +256,48 @@ def test_a_setting_changed_at_runtime_renders_the_page_again(app):
     assert "127.0.0.1:61999" in text_of(response) and "localhost:61161" not in text_of(response)
     assert "http://127.0.0.1:61999" in response.headers["Content-Security-Policy"]
     assert cached_pages(app) == 1  # the old page replaced
+
+
+@pytest.mark.parametrize(
+    "layout",
+    [
+        # A host's value under a name the package's layout also sets for itself.
+        "{% set account = account %}{{ account }}",
+        "{{ messages }}",
+        # A host's filter, which may read anything.
+        "{{ request.path|host_greeting }}",  # (of a constant, Jinja would fold it)
+    ],
+)
+def test_a_host_layout_reading_its_own_per_visitor_values_is_rendered_each_time(
+    make, tmp_path, layout
+):
+    write(tmp_path, "host/base.html", layout + "{% block content %}{% endblock %}")
+    app = make(INDUSTRY_AUTH_BASE_TEMPLATE="host/base.html")
+    app.template_folder = str(tmp_path)
+    greeting = {"now": ""}
+
+    @app.context_processor
+    def host_values():  # the host's notices for whoever is asking
+        return {"account": greeting["now"], "messages": greeting["now"]}
+
+    app.jinja_env.filters["host_greeting"] = lambda value: greeting["now"]
+    client = app.test_client()
+    for each in ("HELLO-ONE", "HELLO-TWO"):
+        greeting["now"] = each
+        assert text_of(client.get("/account/login")).startswith(each)
+    assert cached_pages(app) == 0
+
+
+def test_a_forged_host_header_is_not_served_to_other_visitors(make, tmp_path):
+    write(
+        tmp_path,
+        "host/base.html",
+        '<link rel="canonical" href="{{ url_for(request.endpoint, _external=True) }}">'
+        "{% block content %}{% endblock %}",
+    )
+    app = make(INDUSTRY_AUTH_BASE_TEMPLATE="host/base.html")
+    app.template_folder = str(tmp_path)
+    forged = text_of(app.test_client().get("/account/login", headers={"Host": "evil.example"}))
+    assert "http://evil.example/account/login" in forged
+    honest = text_of(app.test_client().get("/account/login"))
+    assert "evil.example" not in honest and "http://localhost/account/login" in honest

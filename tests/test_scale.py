@@ -242,3 +242,57 @@ def test_postgresql_sender_reads_only_waiting_mail_past_many_sent(app):
         pending = db.session.scalars(due_queries(outbox, utcnow(), False, 100)[1]).all()
         assert len(pending) == 5
         db.session.rollback()
+
+
+def test_postgresql_revision_0002_runs_again_after_its_index_build_failed(app):
+    """0002 builds the card constraint's index outside its transaction, which commits the
+    new table and columns first: when the build fails (here: two accounts hold the same
+    card), the revision is not recorded, and a second run after the fix completes it."""
+    if not _postgresql(app):
+        pytest.skip("PostgreSQL only: INDUSTRY_AUTH_TEST_DATABASE_URL")
+    with app.app_context():
+        db.drop_all()
+        with db.engine.begin() as connection:
+            connection.execute(sa.text(f"DROP TABLE IF EXISTS {VERSION_TABLE}"))
+        upgrade("0001")
+        # What a first run of 0002 commits before its index build: the table, the columns.
+        auth.models.Challenge.__table__.create(db.engine)
+        db.session.execute(
+            sa.text(
+                "ALTER TABLE industry_auth_account ADD COLUMN certificate_issuer VARCHAR(500), "
+                "ADD COLUMN certificate_serial VARCHAR(64)"
+            )
+        )
+        db.session.commit()
+        _first, second = _add_accounts(["甲公司", "乙公司"])
+        db.session.execute(
+            sa.text(
+                "UPDATE industry_auth_account SET certificate_issuer = 'CN=x', "
+                "certificate_serial = '01'"
+            )
+        )
+        db.session.commit()
+        with pytest.raises(sa.exc.IntegrityError):
+            upgrade("0002")  # the concurrent build fails and leaves an INVALID index
+        with db.engine.connect() as connection:
+            version = sa.text(f"SELECT version_num FROM {VERSION_TABLE}")  # noqa: S608
+            assert connection.scalar(version) == "0001"
+        db.session.execute(
+            sa.text(
+                "UPDATE industry_auth_account SET certificate_serial = '02' WHERE account_id = :a"
+            ),
+            {"a": second},
+        )
+        db.session.commit()
+        upgrade()
+        with db.engine.connect() as connection:
+            assert schema_differences(connection) == []
+            valid = connection.scalar(
+                sa.text(
+                    "SELECT indisvalid FROM pg_index WHERE indexrelid = "
+                    "'uq_industry_auth_account_card'::regclass"
+                )
+            )
+            assert valid is True
+        with db.engine.begin() as connection:
+            connection.execute(sa.text(f"DROP TABLE {VERSION_TABLE}"))

@@ -136,16 +136,21 @@ def search(
         grams = name_grams(text) if session.get_bind().dialect.name == "postgresql" else []
         if grams:
             indexed = _grams_indexed(Account, grams, conditions)
-            count_where = [*conditions, _text_match(Account, exact, like, indexed, cap + 1)]
-            rows_where = [
-                *conditions,
-                _text_match(Account, exact, like, indexed, offset + per_page),
-            ]
+            # Counting stops at cap + 1 names: through the name index (a bitmap of the names
+            # holding the grams, visited until enough match) that is never more than that.
+            count_where = [*conditions, sa.or_(exact, sa.and_(indexed.conditions[-1], like))]
         else:
             count_where = rows_where = [*conditions, sa.or_(exact, like)]
     matching = sa.select(Account.id).where(*count_where).limit(cap + 1).subquery()
     with _plain_plans(session):
         total = session.scalar(sa.select(sa.func.count()).select_from(matching))
+        if text and grams:
+            # The count, exact up to the cap, tells how common the text is (the planner's
+            # estimate of a gram is often tens of times off): fewer than the cap, and the
+            # name index finds them all cheaply; more, and reading the newest accounts finds
+            # a page of them after about accounts / total rows.
+            common = total > cap and indexed.accounts > offset + per_page
+            rows_where = [*conditions, _text_match(Account, exact, like, indexed, common)]
         rows = session.scalars(
             sa.select(Account)
             .where(*rows_where)
@@ -188,40 +193,34 @@ def _name_like(Account, text: str) -> sa.ColumnElement:
 
 
 class _Indexed:
-    """The name-index condition for some grams (with the other filters), and how many rows
-    the planner expects it to find, out of how many accounts."""
+    """The name-index condition for some grams (with the other filters), and about how many
+    accounts there are."""
 
-    def __init__(self, conditions: list, expected: float, accounts: float) -> None:
-        self.conditions, self.expected, self.accounts = conditions, expected, accounts
+    def __init__(self, conditions: list, accounts: float) -> None:
+        self.conditions, self.accounts = conditions, accounts
 
 
 def _grams_indexed(Account, grams: list[str], conditions: list) -> _Indexed:
     session = get_state().db.session
     function = sa.func.industry_auth_name_grams(Account.business_name, type_=ARRAY(sa.Text))
     condition = function.contains(sa.cast(grams, ARRAY(sa.Text)))
-    # The planner's own estimates (ANALYZE keeps the frequency of each gram): free to ask.
-    query = sa.select(Account.id).where(*conditions, condition)
-    compiled = query.compile(bind=session.get_bind())
-    plan = session.connection().exec_driver_sql(
-        f"EXPLAIN (FORMAT JSON) {compiled}", compiled.params
-    )
-    expected = plan.scalar_one()[0]["Plan"]["Plan Rows"]
     accounts = session.scalar(
         sa.select(sa.column("reltuples"))
         .select_from(sa.table("pg_class"))
         .where(sa.column("oid") == sa.func.to_regclass(Account.__tablename__))
     )
-    return _Indexed([*conditions, condition], expected, accounts or 0)
+    return _Indexed([*conditions, condition], accounts or 0)
 
 
-def _text_match(Account, exact, like, indexed: _Indexed, needed: int) -> sa.ColumnElement:
-    """The text condition, shaped for the cheaper plan to find ``needed`` rows.
+def _text_match(Account, exact, like, indexed: _Indexed, common: bool) -> sa.ColumnElement:
+    """The text condition for a page of accounts, newest first.
 
-    Reading accounts newest first and keeping those whose name matches reads about
-    ``needed × accounts / expected`` rows; the name index reads every ``expected`` one. So a
-    common gram ("公司") walks the newest-first index, a rare one asks the name index — where
-    the grams must stay out of an OR, which would compute them again for every row found."""
-    if indexed.expected * indexed.expected > needed * indexed.accounts:
+    A ``common`` text (more names hold it than the count's cap) is found by reading accounts
+    newest first and keeping those whose name matches: a page after about
+    ``accounts / matches`` rows each. A rarer one asks the name index, which reads only the
+    names that hold its grams — kept out of an OR, which would compute the grams again for
+    every row found."""
+    if common:
         return sa.or_(exact, like)
     # The other filters in each branch too, so that the name index is combined with them.
     by_name = sa.select(Account.id).where(*indexed.conditions, like)
@@ -350,8 +349,8 @@ def idle_batches(
     """:func:`idle_accounts`, a list of at most ``batch_size`` at a time. ``for_update`` locks
     each batch as it is read (FOR UPDATE SKIP LOCKED: an account another transaction holds is
     left for the next run); the caller ends each batch's transaction before the next."""
-    if days < 1:
-        raise OperationRefused("--days must be at least 1", code="out_of_range")
+    _check_days(days)
+    _check_batch_size(batch_size)
     ia = get_state()
     Account = ia.models.Account
     cutoff = utcnow() - timedelta(days=days)
@@ -472,6 +471,7 @@ def prune_audit(
             f"the audit trail is kept at least {MIN_AUDIT_RETENTION_DAYS} days (6 months)",
             code="out_of_range",
         )
+    _check_days(days)
     _check_batch_size(batch_size)
     AuditEvent = get_state().models.AuditEvent
     old = AuditEvent.created_at < utcnow() - timedelta(days=days)
@@ -492,8 +492,7 @@ def purge_mail(
     requeue could not help. Pending mail is never deleted. ``batch_size`` rows per
     transaction; returns how many went."""
     days = days if days is not None else current_app.config["INDUSTRY_AUTH_MAIL_RETENTION_DAYS"]
-    if days < 1:
-        raise OperationRefused("--days must be at least 1", code="out_of_range")
+    _check_days(days)
     _check_batch_size(batch_size)
     OutboxMail = get_state().models.OutboxMail
     cutoff = utcnow() - timedelta(days=days)
@@ -506,9 +505,20 @@ def purge_mail(
     return _delete_in_batches(OutboxMail, old, OutboxMail.id, batch_size, progress)
 
 
+#: The largest batch: one bind parameter per row must stay under SQLite's 32,766.
+MAX_BATCH = 30_000
+#: The longest span a job counts back (a hundred years): ``timedelta`` overflows further.
+MAX_DAYS = 36_500
+
+
 def _check_batch_size(batch_size: int) -> None:
-    if batch_size < 1:
-        raise OperationRefused("--batch-size must be at least 1", code="out_of_range")
+    if not 1 <= batch_size <= MAX_BATCH:
+        raise OperationRefused(f"--batch-size must be from 1 to {MAX_BATCH:,}", code="out_of_range")
+
+
+def _check_days(days: int) -> None:
+    if not 1 <= days <= MAX_DAYS:
+        raise OperationRefused(f"--days must be from 1 to {MAX_DAYS:,}", code="out_of_range")
 
 
 def _delete_in_batches(model, condition, key, batch_size: int, progress) -> int:

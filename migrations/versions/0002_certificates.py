@@ -15,6 +15,31 @@ depends_on = None
 
 
 def upgrade():
+    # On PostgreSQL the card constraint's index is built outside this revision's transaction
+    # (below), which commits what comes before it: a build that failed leaves those parts
+    # in place and the revision unrecorded, so a second run skips them.
+    existing = sa.inspect(op.get_bind())
+    if not existing.has_table("industry_auth_challenge"):
+        _challenge_table()
+    columns = {c["name"] for c in existing.get_columns("industry_auth_account")}
+    with op.batch_alter_table("industry_auth_account", schema=None) as batch_op:
+        if "certificate_issuer" not in columns:
+            batch_op.add_column(
+                sa.Column("certificate_issuer", sa.String(length=500), nullable=True)
+            )
+        if "certificate_serial" not in columns:
+            batch_op.add_column(
+                sa.Column("certificate_serial", sa.String(length=64), nullable=True)
+            )
+        if op.get_bind().dialect.name != "postgresql":
+            batch_op.create_unique_constraint(
+                "uq_industry_auth_account_card", ["certificate_issuer", "certificate_serial"]
+            )
+    if op.get_bind().dialect.name == "postgresql":
+        _unique_card_concurrently()
+
+
+def _challenge_table():
     op.create_table(
         "industry_auth_challenge",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -30,16 +55,6 @@ def upgrade():
         batch_op.create_index(
             batch_op.f("ix_industry_auth_challenge_expires_at"), ["expires_at"], unique=False
         )
-
-    with op.batch_alter_table("industry_auth_account", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("certificate_issuer", sa.String(length=500), nullable=True))
-        batch_op.add_column(sa.Column("certificate_serial", sa.String(length=64), nullable=True))
-        if op.get_bind().dialect.name != "postgresql":
-            batch_op.create_unique_constraint(
-                "uq_industry_auth_account_card", ["certificate_issuer", "certificate_serial"]
-            )
-    if op.get_bind().dialect.name == "postgresql":
-        _unique_card_concurrently()
 
 
 def _unique_card_concurrently():
