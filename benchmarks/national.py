@@ -616,7 +616,8 @@ def report_rest(sizes, measured, ops, ran) -> None:
 
 def again(args) -> int:
     """``--national --migrations-again``: on the data set a national run left, take the
-    package's revisions back to 0001 and time them again (the rest is not measured)."""
+    package's revisions back to 0001 and time them again, then the operators' searches and
+    pages (the applicant paths and the jobs, which changed the data, are not measured)."""
     from flask_industry_auth import migrate
 
     url = f"{args.postgres}/bench_national"
@@ -625,6 +626,12 @@ def again(args) -> int:
         migrate.downgrade("0001")
         ours.db.engine.dispose()
     report_migrations(migrations(url))
+    ops = operators(url)
+    say("\n### Operators (in process)\n")
+    say("| what | p50 ms | p95 ms | n |\n|---|---:|---:|---:|")
+    for what, r in ops.items():
+        if "p95" in r:
+            say(f"| {what} | {r['p50']:.1f} | {r['p95']:.1f} | {r['n']} |")
     return 0
 
 
