@@ -456,7 +456,7 @@ class _Echo:
     help="keep this many days (default INDUSTRY_AUTH_AUDIT_RETENTION_DAYS, at least 180)",
 )
 @click.option(
-    "--batch-size", type=int, default=10_000, show_default=True, help="rows per transaction"
+    "--batch-size", type=int, default=2_000, show_default=True, help="rows per transaction"
 )
 def prune_audit(days: int | None, batch_size: int) -> None:
     """Delete audit rows older than the retention period, a batch per transaction (progress
@@ -476,7 +476,7 @@ def prune_audit(days: int | None, batch_size: int) -> None:
     "--days", type=int, help="keep this many days (default INDUSTRY_AUTH_MAIL_RETENTION_DAYS)"
 )
 @click.option(
-    "--batch-size", type=int, default=10_000, show_default=True, help="rows per transaction"
+    "--batch-size", type=int, default=2_000, show_default=True, help="rows per transaction"
 )
 def purge_mail(days: int | None, batch_size: int) -> None:
     """Delete sent mail, and mail given up on, older than the retention period from the

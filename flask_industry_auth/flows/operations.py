@@ -452,7 +452,7 @@ def audit_trail(
 
 
 #: Rows deleted per transaction by :func:`prune_audit` and :func:`purge_mail`.
-DELETE_BATCH = 10_000
+DELETE_BATCH = 2_000
 
 
 def prune_audit(
