@@ -32,13 +32,12 @@ import sqlalchemy as sa
 
 from benchmarks.run import (
     ARGON2,
-    ROOT,
     Server,
     cpu_seconds,
     peak_memory_mb,
     prepared,
 )
-from flask_industry_auth.testkit import VALID, Browser, free_port
+from flask_industry_auth.testkit import VALID, Browser
 
 APPS = ("ours", "bare")
 
@@ -237,45 +236,6 @@ def app_requests(server: Server) -> dict[str, Request]:
         cookie, body = prepared(server, method, path, form)
         requests[name] = Request(method, path, cookie, body if method == "POST" else None)
     return requests
-
-
-class BurstServer(Server):
-    """run.py's :class:`Server` (the same gunicorn settings), optionally on a database that
-    is used as it is: not seeded (e.g. one seeded at national size beforehand)."""
-
-    def __init__(self, app, database, argon2, accounts, seed: bool = True) -> None:
-        if seed:
-            super().__init__(app, database, argon2, accounts)
-            return
-        # Server seeds in its constructor: the same start without the seed.
-        self.app, self.port = app, free_port()
-        self.env = {
-            **os.environ,
-            "BENCH_DATABASE": database,
-            "BENCH_ACCOUNTS": str(accounts),
-            "BENCH_ARGON2_T": argon2[0],
-            "BENCH_ARGON2_M": argon2[1],
-            "BENCH_ARGON2_P": argon2[2],
-            "PYTHONPATH": str(ROOT),
-        }
-        self.process = subprocess.Popen(
-            [
-                *(sys.executable, "-m", "gunicorn", "--workers", "2"),
-                *("--worker-class", "sync", "--bind", f"127.0.0.1:{self.port}"),
-                f"benchmarks.apps.{app}:app",
-            ],
-            env=self.env,
-            cwd=ROOT,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        self.base = f"http://127.0.0.1:{self.port}"
-        for _ in range(100):
-            try:
-                Browser(self.base).get("/")
-                break
-            except OSError:
-                time.sleep(0.2)
 
 
 def machine_busy_seconds() -> tuple[float, float]:
@@ -559,7 +519,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         servers = {}
         try:
             for app in APPS:
-                servers[app] = BurstServer(
+                servers[app] = Server(
                     app, urls[app], ARGON2[label], args.accounts, seed=app in fresh
                 )
             results = measure(servers, args)
